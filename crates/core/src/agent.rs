@@ -135,6 +135,29 @@ impl FromStr for AgentStatus {
     }
 }
 
+/// Why an agent action was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// Resuming needs the alerts cleared first (new credentials, a verification code).
+    #[error("the agent has active alerts")]
+    HasAlerts,
+}
+
+/// The status after `event` for an agent with `alerts`: [`AgentStatus::apply`], except that an
+/// agent with alerts cannot be resumed.
+pub fn next_status(
+    status: AgentStatus,
+    alerts: &[Alert],
+    event: AgentEvent,
+) -> Result<AgentStatus, Refusal> {
+    if event == AgentEvent::Resume && !alerts.is_empty() {
+        return Err(Refusal::HasAlerts);
+    }
+    Ok(status.apply(event)?)
+}
+
 /// How serious an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -253,6 +276,21 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Today's invitation and message targets, drawn uniformly inside the ranges.
+    pub fn draw_targets(&self) -> (i64, i64) {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let draw = |rng: &mut rand::rngs::ThreadRng, min: i64, max: i64| {
+            if min >= max { min } else { rng.random_range(min..=max) }
+        };
+        (
+            draw(&mut rng, self.invitations_min, self.invitations_max),
+            draw(&mut rng, self.messages_min, self.messages_max),
+        )
+    }
+}
+
 /// Behaviour flags of an agent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentSettings {
@@ -328,6 +366,32 @@ mod tests {
         for status in S::ALL {
             assert_eq!(status.as_str().parse::<S>().unwrap(), status);
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[test]
+    fn resume_is_refused_while_alerts_are_active() {
+        let alert = Alert {
+            kind: "auth".into(),
+            sub_type: "2fa_required".into(),
+            message: "Enter the code".into(),
+            severity: Severity::Warning,
+        };
+        assert_eq!(next_status(S::Paused, &[alert], E::Resume), Err(Refusal::HasAlerts));
+        assert_eq!(next_status(S::Paused, &[], E::Resume), Ok(S::Running));
+        assert_eq!(
+            next_status(S::SetupNeeded, &[], E::Resume),
+            Err(Refusal::InvalidTransition(InvalidTransition { current: S::SetupNeeded }))
+        );
+    }
+
+    #[test]
+    fn targets_stay_inside_the_ranges() {
+        let limits = Limits { invitations_min: 5, invitations_max: 7, messages_min: 9, messages_max: 9 };
+        for _ in 0..100 {
+            let (invitations, messages) = limits.draw_targets();
+            assert!((5..=7).contains(&invitations));
+            assert_eq!(messages, 9);
         }
     }
 

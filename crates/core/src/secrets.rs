@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use std::fmt;
 
 /// Bytes in a master key.
@@ -44,9 +44,8 @@ impl SecretBox {
             .or_else(|| BASE64.decode(encoded).ok())
             .filter(|b| b.len() == KEY_BYTES)
             .ok_or(SecretError::BadKey)?;
-        Ok(Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)),
-        })
+        let cipher = ChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| SecretError::BadKey)?;
+        Ok(Self { cipher })
     }
 
     /// A fresh random key, hex-encoded, for a first start.
@@ -74,9 +73,10 @@ impl SecretBox {
             return Err(SecretError::CannotOpen);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| SecretError::CannotOpen)?;
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(&Nonce::from(nonce), ciphertext)
             .map_err(|_| SecretError::CannotOpen)?;
         String::from_utf8(plain).map_err(|_| SecretError::CannotOpen)
     }

@@ -1,0 +1,465 @@
+//! Agents (LinkedIn accounts). Status changes go through `outbound_core::agent::next_status`
+//! inside the write transaction; settings updates merge with the stored values and are
+//! validated as a whole, so a refused change writes nothing.
+
+use outbound_core::agent::{
+    AgentEvent, AgentSettings, AgentStatus, Alert, Limits, Refusal, WorkingHours, next_status,
+};
+use outbound_core::ids::new_id;
+use outbound_core::time::{Millis, now_millis};
+use outbound_core::validation::Problems;
+
+use crate::{StoreError, StoreResult};
+
+/// The name of an agent until its LinkedIn login is known.
+pub const NEW_AGENT_NAME: &str = "New LinkedIn agent";
+
+/// Today's activity of an agent; the engine keeps it current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentUsage {
+    pub invitations_today: i64,
+    pub messages_today: i64,
+    pub invitations_target: i64,
+    pub messages_target: i64,
+    pub next_invitation: Option<Millis>,
+    pub next_message: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub status: AgentStatus,
+    pub login: Option<String>,
+    pub country: Option<String>,
+    pub avatar: Option<String>,
+    pub working_hours: WorkingHours,
+    pub limits: Limits,
+    pub settings: AgentSettings,
+    pub alerts: Vec<Alert>,
+    pub usage: AgentUsage,
+    pub next_task: Option<Millis>,
+    pub created_at: Millis,
+}
+
+/// A partial change of working hours; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct WorkingHoursPatch {
+    pub days: Option<String>,
+    pub start: Option<String>,
+    pub stop: Option<String>,
+}
+
+/// A partial change of the daily ranges; `None` keeps the stored value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitsPatch {
+    pub invitations_min: Option<i64>,
+    pub invitations_max: Option<i64>,
+    pub messages_min: Option<i64>,
+    pub messages_max: Option<i64>,
+}
+
+/// `PUT /agents/{id}`: every section optional.
+#[derive(Debug, Clone, Default)]
+pub struct AgentSettingsPatch {
+    pub working_hours: Option<WorkingHoursPatch>,
+    pub limits: Option<LimitsPatch>,
+    pub skip_in_network: Option<bool>,
+    pub invitations_only: Option<bool>,
+}
+
+/// What else changes with a status transition.
+#[derive(Debug, Clone)]
+pub enum AgentChange {
+    Nothing,
+    /// `setup`: new credentials (the password already sealed); clears alerts.
+    Credentials {
+        login: String,
+        country: String,
+        password_sealed: String,
+    },
+    /// `relaunch`: forget credentials, alerts and schedule.
+    Reset,
+}
+
+#[async_trait::async_trait]
+pub trait AgentStore {
+    /// The team's agents, newest first.
+    async fn list_agents(&self, team: &str) -> StoreResult<Vec<Agent>>;
+    /// A new agent in `setup_needed`, unless the team has `quota` agents already.
+    async fn create_agent(&self, team: &str, quota: Option<u32>) -> StoreResult<Agent>;
+    async fn get_agent(&self, team: &str, id: &str) -> StoreResult<Agent>;
+    async fn update_agent_settings(
+        &self,
+        team: &str,
+        id: &str,
+        patch: AgentSettingsPatch,
+    ) -> StoreResult<Agent>;
+    /// Applies `event` (and `change`) when the agent's status allows it.
+    async fn transition_agent(
+        &self,
+        team: &str,
+        id: &str,
+        event: AgentEvent,
+        change: AgentChange,
+    ) -> StoreResult<Agent>;
+    /// Deletes the agent unless it is running or logging in.
+    async fn delete_agent(&self, team: &str, id: &str) -> StoreResult<Agent>;
+}
+
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: String,
+    name: String,
+    status: String,
+    login: Option<String>,
+    country: Option<String>,
+    avatar: Option<String>,
+    working_days: String,
+    working_start: String,
+    working_stop: String,
+    timezone_offset: i64,
+    invitations_min: i64,
+    invitations_max: i64,
+    messages_min: i64,
+    messages_max: i64,
+    skip_in_network: bool,
+    invitations_only: bool,
+    alerts: String,
+    invitations_today: i64,
+    messages_today: i64,
+    invitations_target: i64,
+    messages_target: i64,
+    next_invitation: Option<i64>,
+    next_message: Option<i64>,
+    next_task: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<AgentRow> for Agent {
+    type Error = StoreError;
+
+    fn try_from(row: AgentRow) -> StoreResult<Agent> {
+        Ok(Agent {
+            status: row
+                .status
+                .parse()
+                .map_err(|e: outbound_core::agent::UnknownAgentStatus| {
+                    StoreError::Corrupt(e.to_string())
+                })?,
+            alerts: serde_json::from_str(&row.alerts)
+                .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?,
+            working_hours: WorkingHours {
+                days: row.working_days,
+                start: row.working_start,
+                stop: row.working_stop,
+                timezone: i32::try_from(row.timezone_offset)
+                    .map_err(|e| StoreError::Corrupt(format!("agent timezone: {e}")))?,
+            },
+            limits: Limits {
+                invitations_min: row.invitations_min,
+                invitations_max: row.invitations_max,
+                messages_min: row.messages_min,
+                messages_max: row.messages_max,
+            },
+            settings: AgentSettings {
+                skip_in_network: row.skip_in_network,
+                invitations_only: row.invitations_only,
+            },
+            usage: AgentUsage {
+                invitations_today: row.invitations_today,
+                messages_today: row.messages_today,
+                invitations_target: row.invitations_target,
+                messages_target: row.messages_target,
+                next_invitation: row.next_invitation,
+                next_message: row.next_message,
+            },
+            id: row.id,
+            name: row.name,
+            login: row.login,
+            country: row.country,
+            avatar: row.avatar,
+            next_task: row.next_task,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// `SELECT <every agent column> FROM agents`, for `concat!` with a `WHERE` clause.
+macro_rules! select_agents {
+    () => {
+        "SELECT id, name, status, login, country, avatar, working_days, working_start, \
+         working_stop, timezone_offset, invitations_min, invitations_max, messages_min, \
+         messages_max, skip_in_network, invitations_only, alerts, invitations_today, \
+         messages_today, invitations_target, messages_target, next_invitation, next_message, \
+         next_task, created_at FROM agents"
+    };
+}
+
+const SELECT_AGENT: &str = concat!(select_agents!(), " WHERE team_id = $1 AND id = $2");
+const LIST_AGENTS: &str = concat!(
+    select_agents!(),
+    " WHERE team_id = $1 ORDER BY created_at DESC, id DESC"
+);
+
+/// The limits after `patch`, or every rule they break.
+fn merge_limits(stored: Limits, patch: LimitsPatch) -> StoreResult<Limits> {
+    let merged = Limits {
+        invitations_min: patch.invitations_min.unwrap_or(stored.invitations_min),
+        invitations_max: patch.invitations_max.unwrap_or(stored.invitations_max),
+        messages_min: patch.messages_min.unwrap_or(stored.messages_min),
+        messages_max: patch.messages_max.unwrap_or(stored.messages_max),
+    };
+    let mut problems = Problems::new();
+    merged.validate(&mut problems);
+    problems.into_result().map_err(StoreError::Invalid)?;
+    Ok(merged)
+}
+
+fn merge_working_hours(stored: WorkingHours, patch: WorkingHoursPatch) -> WorkingHours {
+    WorkingHours {
+        days: patch.days.unwrap_or(stored.days),
+        start: patch.start.unwrap_or(stored.start),
+        stop: patch.stop.unwrap_or(stored.stop),
+        timezone: stored.timezone,
+    }
+}
+
+fn refusal_to_error(refusal: Refusal) -> StoreError {
+    match refusal {
+        Refusal::InvalidTransition(t) => StoreError::InvalidStatus(t.current),
+        Refusal::HasAlerts => StoreError::AgentHasAlerts,
+    }
+}
+
+fn alerts_json(alerts: &[Alert]) -> String {
+    serde_json::to_string(alerts).unwrap_or_else(|_| "[]".to_owned())
+}
+
+macro_rules! impl_agent_store {
+    ($store:ty) => {
+        impl $store {
+            async fn agent_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                team: &str,
+                id: &str,
+            ) -> StoreResult<Agent> {
+                sqlx::query_as::<_, AgentRow>(SELECT_AGENT)
+                    .bind(team)
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .try_into()
+            }
+
+            async fn save_agent(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                team: &str,
+                agent: &Agent,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE agents SET name = $3, status = $4, login = $5, country = $6, \
+                     working_days = $7, working_start = $8, working_stop = $9, \
+                     invitations_min = $10, invitations_max = $11, messages_min = $12, \
+                     messages_max = $13, skip_in_network = $14, invitations_only = $15, \
+                     alerts = $16, invitations_target = $17, messages_target = $18, \
+                     next_invitation = $19, next_message = $20, next_task = $21, updated_at = $22 \
+                     WHERE team_id = $1 AND id = $2",
+                )
+                .bind(team)
+                .bind(&agent.id)
+                .bind(&agent.name)
+                .bind(agent.status.as_str())
+                .bind(&agent.login)
+                .bind(&agent.country)
+                .bind(&agent.working_hours.days)
+                .bind(&agent.working_hours.start)
+                .bind(&agent.working_hours.stop)
+                .bind(agent.limits.invitations_min)
+                .bind(agent.limits.invitations_max)
+                .bind(agent.limits.messages_min)
+                .bind(agent.limits.messages_max)
+                .bind(agent.settings.skip_in_network)
+                .bind(agent.settings.invitations_only)
+                .bind(alerts_json(&agent.alerts))
+                .bind(agent.usage.invitations_target)
+                .bind(agent.usage.messages_target)
+                .bind(agent.usage.next_invitation)
+                .bind(agent.usage.next_message)
+                .bind(agent.next_task)
+                .bind(now_millis())
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl AgentStore for $store {
+            async fn list_agents(&self, team: &str) -> StoreResult<Vec<Agent>> {
+                sqlx::query_as::<_, AgentRow>(LIST_AGENTS)
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(Agent::try_from)
+                .collect()
+            }
+
+            async fn create_agent(&self, team: &str, quota: Option<u32>) -> StoreResult<Agent> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_team(&mut tx, team).await?;
+                if let Some(limit) = quota {
+                    let count: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE team_id = $1")
+                            .bind(team)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if count >= i64::from(limit) {
+                        return Err(StoreError::QuotaReached { what: "agents", limit });
+                    }
+                }
+                let id = new_id();
+                let now = now_millis();
+                let hours = WorkingHours::default();
+                let limits = Limits::default();
+                let (invitations_target, messages_target) = limits.draw_targets();
+                sqlx::query(
+                    "INSERT INTO agents (id, team_id, name, status, working_days, working_start, \
+                     working_stop, timezone_offset, invitations_min, invitations_max, messages_min, \
+                     messages_max, invitations_target, messages_target, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+                )
+                .bind(&id)
+                .bind(team)
+                .bind(NEW_AGENT_NAME)
+                .bind(AgentStatus::SetupNeeded.as_str())
+                .bind(&hours.days)
+                .bind(&hours.start)
+                .bind(&hours.stop)
+                .bind(i64::from(hours.timezone))
+                .bind(limits.invitations_min)
+                .bind(limits.invitations_max)
+                .bind(limits.messages_min)
+                .bind(limits.messages_max)
+                .bind(invitations_target)
+                .bind(messages_target)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let agent = Self::agent_in(&mut tx, team, &id).await?;
+                tx.commit().await?;
+                Ok(agent)
+            }
+
+            async fn get_agent(&self, team: &str, id: &str) -> StoreResult<Agent> {
+                sqlx::query_as::<_, AgentRow>(SELECT_AGENT)
+                    .bind(team)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .try_into()
+            }
+
+            async fn update_agent_settings(
+                &self,
+                team: &str,
+                id: &str,
+                patch: AgentSettingsPatch,
+            ) -> StoreResult<Agent> {
+                let mut tx = self.begin_write().await?;
+                let mut agent = Self::agent_in(&mut tx, team, id).await?;
+                if let Some(limits) = patch.limits {
+                    agent.limits = merge_limits(agent.limits, limits)?;
+                    let (invitations, messages) = agent.limits.draw_targets();
+                    agent.usage.invitations_target = invitations;
+                    agent.usage.messages_target = messages;
+                }
+                if let Some(hours) = patch.working_hours {
+                    agent.working_hours = merge_working_hours(agent.working_hours, hours);
+                }
+                if let Some(skip) = patch.skip_in_network {
+                    agent.settings.skip_in_network = skip;
+                }
+                if let Some(only) = patch.invitations_only {
+                    agent.settings.invitations_only = only;
+                }
+                Self::save_agent(&mut tx, team, &agent).await?;
+                tx.commit().await?;
+                Ok(agent)
+            }
+
+            async fn transition_agent(
+                &self,
+                team: &str,
+                id: &str,
+                event: AgentEvent,
+                change: AgentChange,
+            ) -> StoreResult<Agent> {
+                let mut tx = self.begin_write().await?;
+                let mut agent = Self::agent_in(&mut tx, team, id).await?;
+                agent.status =
+                    next_status(agent.status, &agent.alerts, event).map_err(refusal_to_error)?;
+                match change {
+                    AgentChange::Nothing => {}
+                    AgentChange::Credentials { login, country, password_sealed } => {
+                        agent.name = login.clone();
+                        agent.login = Some(login);
+                        agent.country = Some(country);
+                        agent.alerts.clear();
+                        sqlx::query(
+                            "UPDATE agents SET password_sealed = $3 WHERE team_id = $1 AND id = $2",
+                        )
+                        .bind(team)
+                        .bind(id)
+                        .bind(password_sealed)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    AgentChange::Reset => {
+                        agent.name = NEW_AGENT_NAME.to_owned();
+                        agent.login = None;
+                        agent.country = None;
+                        agent.alerts.clear();
+                        agent.usage.next_invitation = None;
+                        agent.usage.next_message = None;
+                        agent.next_task = None;
+                        sqlx::query(
+                            "UPDATE agents SET password_sealed = NULL, avatar = NULL \
+                             WHERE team_id = $1 AND id = $2",
+                        )
+                        .bind(team)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        agent.avatar = None;
+                    }
+                }
+                Self::save_agent(&mut tx, team, &agent).await?;
+                tx.commit().await?;
+                Ok(agent)
+            }
+
+            async fn delete_agent(&self, team: &str, id: &str) -> StoreResult<Agent> {
+                let mut tx = self.begin_write().await?;
+                let agent = Self::agent_in(&mut tx, team, id).await?;
+                agent
+                    .status
+                    .allows_delete()
+                    .map_err(|t| StoreError::InvalidStatus(t.current))?;
+                sqlx::query("DELETE FROM agents WHERE team_id = $1 AND id = $2")
+                    .bind(team)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(agent)
+            }
+        }
+    };
+}
+
+impl_agent_store!(crate::sqlite::SqliteStore);
+impl_agent_store!(crate::postgres::PgStore);

@@ -1,0 +1,36 @@
+//! The errors a store method returns: domain refusals, then database faults.
+
+use outbound_core::agent::AgentStatus;
+use outbound_core::validation::FieldError;
+
+/// Why a store call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No row with that id for that team.
+    #[error("not found")]
+    NotFound,
+    /// The team's plan allows no more of this kind.
+    #[error("plan limit reached: at most {limit} {what}")]
+    QuotaReached { what: &'static str, limit: u32 },
+    /// The row exists already (a unique key).
+    #[error("already exists")]
+    AlreadyExists,
+    /// The agent's status does not allow the action.
+    #[error("invalid agent status {0}")]
+    InvalidStatus(AgentStatus),
+    /// The agent has alerts that must be cleared first.
+    #[error("the agent has active alerts")]
+    AgentHasAlerts,
+    /// The merged result of an update breaks a rule.
+    #[error("invalid update")]
+    Invalid(Vec<FieldError>),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

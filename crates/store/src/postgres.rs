@@ -1,0 +1,75 @@
+//! The PostgreSQL backend, for several Outbound processes sharing one database.
+//!
+//! Transactions run at READ COMMITTED; a quota check locks the team's row first so that two
+//! concurrent creates cannot both pass it.
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::time::Duration;
+
+use crate::{Store, StoreResult};
+
+/// Connections in the pool.
+const MAX_CONNECTIONS: u32 = 16;
+/// How long to wait for a free connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Locks the team's row until the transaction ends.
+    pub(crate) async fn lock_team(
+        tx: &mut Transaction<'static, Postgres>,
+        team: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE")
+            .bind(team)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Serialises first-start bootstraps of several processes.
+    pub(crate) async fn lock_bootstrap(
+        tx: &mut Transaction<'static, Postgres>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("LOCK TABLE teams IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
