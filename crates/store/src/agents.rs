@@ -48,6 +48,8 @@ pub struct WorkingHoursPatch {
     pub days: Option<String>,
     pub start: Option<String>,
     pub stop: Option<String>,
+    /// Offset from UTC in whole hours.
+    pub timezone: Option<i32>,
 }
 
 /// A partial change of the daily ranges; `None` keeps the stored value.
@@ -221,7 +223,7 @@ fn merge_working_hours(stored: WorkingHours, patch: WorkingHoursPatch) -> Workin
         days: patch.days.unwrap_or(stored.days),
         start: patch.start.unwrap_or(stored.start),
         stop: patch.stop.unwrap_or(stored.stop),
-        timezone: stored.timezone,
+        timezone: patch.timezone.unwrap_or(stored.timezone),
     }
 }
 
@@ -261,7 +263,7 @@ macro_rules! impl_agent_store {
                 sqlx::query(
                     "UPDATE agents SET name = $3, status = $4, login = $5, country = $6, \
                      working_days = $7, working_start = $8, working_stop = $9, \
-                     invitations_min = $10, invitations_max = $11, messages_min = $12, \
+                     timezone_offset = $23, invitations_min = $10, invitations_max = $11, messages_min = $12, \
                      messages_max = $13, skip_in_network = $14, invitations_only = $15, \
                      alerts = $16, invitations_target = $17, messages_target = $18, \
                      next_invitation = $19, next_message = $20, next_task = $21, updated_at = $22 \
@@ -289,6 +291,7 @@ macro_rules! impl_agent_store {
                 .bind(agent.usage.next_message)
                 .bind(agent.next_task)
                 .bind(now_millis())
+                .bind(i64::from(agent.working_hours.timezone))
                 .execute(&mut **tx)
                 .await?;
                 Ok(())

@@ -1,0 +1,188 @@
+//! The one error type of the API and its table of HTTP statuses and `error` codes.
+//!
+//! Every failure a client can see is a variant here; [`ApiError::status_and_code`] is the single
+//! table that maps it to the wire. Bodies are `{"error": code, "message": text}` plus the extra
+//! keys Kakiyo documents (`details`, `currentStatus`, `retryAfter`, `resetTime`). Internal errors
+//! are logged with the request id and never leak their cause.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use outbound_core::agent::AgentStatus;
+use outbound_core::validation::FieldError;
+use outbound_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// Everything that can go wrong in a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("Invalid LinkedIn URL format")]
+    InvalidUrl,
+    #[error("This action is not allowed while the agent is {0}")]
+    InvalidStatus(AgentStatus),
+    #[error("The agent has active alerts; resolve them before resuming")]
+    AgentHasAlerts,
+    #[error("Missing API key. Send it as 'Authorization: Bearer <key>'")]
+    MissingApiKey,
+    #[error("Malformed API key. Expected 'Authorization: Bearer <40-character key>'")]
+    InvalidApiKeyFormat,
+    #[error("Invalid API key")]
+    InvalidApiKey,
+    #[error("Your team's subscription is inactive")]
+    SubscriptionInactive,
+    #[error("Forbidden - limit reached: your plan allows at most {limit} {what}")]
+    PlanLimitReached { what: &'static str, limit: u32 },
+    #[error("This DNC entry belongs to another team")]
+    UnauthorizedDnc,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("DNC entry not found")]
+    DncNotFound,
+    #[error("No route for {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("Method {0} is not allowed on this route")]
+    MethodNotAllowed(String),
+    #[error("URL already on DNC list")]
+    DncEntryExists,
+    #[error("The request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("Too many requests. Please try again later.")]
+    RateLimited {
+        retry_after_secs: u64,
+        reset_time_ms: Option<i64>,
+    },
+    #[error("The database is not reachable")]
+    NotReady,
+    #[error("An internal error occurred")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// The table: HTTP status and `error` code of every variant.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use ApiError as E;
+        match self {
+            E::Validation(_) => (StatusCode::BAD_REQUEST, "validation_error"),
+            E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            E::InvalidUrl => (StatusCode::BAD_REQUEST, "invalid_url"),
+            E::InvalidStatus(_) => (StatusCode::BAD_REQUEST, "invalid_status"),
+            E::AgentHasAlerts => (StatusCode::BAD_REQUEST, "agent_has_alerts"),
+            E::MissingApiKey => (StatusCode::UNAUTHORIZED, "missing_api_key"),
+            E::InvalidApiKeyFormat => (StatusCode::UNAUTHORIZED, "invalid_api_key_format"),
+            E::InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+            E::SubscriptionInactive => (StatusCode::FORBIDDEN, "subscription_inactive"),
+            E::PlanLimitReached { .. } => (StatusCode::FORBIDDEN, "plan_limit_reached"),
+            E::UnauthorizedDnc => (StatusCode::FORBIDDEN, "unauthorized_dnc"),
+            E::NotFound(_) | E::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            E::DncNotFound => (StatusCode::NOT_FOUND, "dnc_not_found"),
+            E::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            E::DncEntryExists => (StatusCode::CONFLICT, "dnc_entry_exists"),
+            E::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            E::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
+            E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    /// One validation problem.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+}
+
+/// The error body, as documented (OAS `Error`, plus the documented extra keys).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `validation_error`.
+    pub error: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Per-field problems of a validation error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldError>>,
+    /// The agent's status, on `invalid_status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<AgentStatus>,
+    /// Seconds to wait, on `rate_limit_exceeded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// When the limit resets (Unix epoch milliseconds), on DNC rate limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_time: Option<i64>,
+    /// The id of the request, on `internal_error`, to quote when reporting it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let mut body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+            details: None,
+            current_status: None,
+            retry_after: None,
+            reset_time: None,
+            request_id: None,
+        };
+        match self {
+            ApiError::Validation(details) => body.details = Some(details),
+            ApiError::InvalidStatus(current) => body.current_status = Some(current),
+            ApiError::RateLimited {
+                retry_after_secs,
+                reset_time_ms,
+            } => {
+                body.retry_after = Some(retry_after_secs);
+                body.reset_time = reset_time_ms;
+            }
+            ApiError::Internal(cause) => {
+                let id = request_id::current();
+                tracing::error!(request_id = %id, %cause, "internal error");
+                body.request_id = Some(id);
+            }
+            _ => {}
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound("Not found"),
+            StoreError::QuotaReached { what, limit } => ApiError::PlanLimitReached { what, limit },
+            StoreError::AlreadyExists => ApiError::InvalidRequest("Already exists".to_owned()),
+            StoreError::InvalidStatus(current) => ApiError::InvalidStatus(current),
+            StoreError::AgentHasAlerts => ApiError::AgentHasAlerts,
+            StoreError::Invalid(details) => ApiError::Validation(details),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Names the missing resource in a store's `NotFound`.
+pub trait NotFoundAs<T> {
+    fn or_not_found(self, message: &'static str) -> ApiResult<T>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn or_not_found(self, message: &'static str) -> ApiResult<T> {
+        self.map_err(|error| match error {
+            StoreError::NotFound => ApiError::NotFound(message),
+            other => other.into(),
+        })
+    }
+}

@@ -1,0 +1,538 @@
+//! Agents: list, create, details with usage and alerts, settings, setup, pause, resume, delete,
+//! relaunch. Status rules live in `outbound_core::agent`; a refused transition is
+//! 400 `invalid_status` with `currentStatus`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use outbound_core::agent::{
+    AgentEvent, AgentStatus, Alert, INVITATIONS_MAX_RANGE, INVITATIONS_MIN_RANGE,
+    MESSAGES_MAX_RANGE, MESSAGES_MIN_RANGE, WorkingHours, is_valid_days_mask, parse_clock_time,
+};
+use outbound_core::plan::Quota;
+use outbound_core::time::iso8601;
+use outbound_core::validation::Problems;
+use outbound_store::agents::{
+    Agent, AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::extract::{ApiJson, Tenant};
+
+const AGENT_NOT_FOUND: &str = "Agent not found";
+/// Smallest and largest UTC offsets, in hours.
+const TIMEZONE_RANGE: (i64, i64) = (-12, 14);
+/// Shortest accepted LinkedIn password.
+const MIN_PASSWORD_LEN: usize = 6;
+/// Longest accepted login or password.
+const MAX_CREDENTIAL_LEN: usize = 254;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentView {
+    id: String,
+    name: String,
+    status: AgentStatus,
+    /// The LinkedIn login (email).
+    login: Option<String>,
+    /// Two-letter country code.
+    country: Option<String>,
+    avatar: Option<String>,
+    next_task: Option<String>,
+    alerts: Vec<Alert>,
+}
+
+impl From<&Agent> for AgentView {
+    fn from(a: &Agent) -> Self {
+        AgentView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            status: a.status,
+            login: a.login.clone(),
+            country: a.country.clone(),
+            avatar: a.avatar.clone(),
+            next_task: a.next_task.map(iso8601),
+            alerts: a.alerts.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Invitations sent today.
+    invitations: i64,
+    /// Today's invitation target.
+    invitations_daily: i64,
+    /// Messages sent today.
+    messages: i64,
+    /// Today's message target.
+    messages_daily: i64,
+    next_invitation: Option<String>,
+    next_message: Option<String>,
+    working_hours: WorkingHours,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingView {
+    key: &'static str,
+    value: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentDetails {
+    #[serde(flatten)]
+    agent: AgentView,
+    usage: Usage,
+    /// The daily ranges the targets are drawn from.
+    limits: outbound_core::agent::Limits,
+    settings: Vec<SettingView>,
+}
+
+impl From<Agent> for AgentDetails {
+    fn from(a: Agent) -> Self {
+        AgentDetails {
+            agent: AgentView::from(&a),
+            usage: Usage {
+                invitations: a.usage.invitations_today,
+                invitations_daily: a.usage.invitations_target,
+                messages: a.usage.messages_today,
+                messages_daily: a.usage.messages_target,
+                next_invitation: a.usage.next_invitation.map(iso8601),
+                next_message: a.usage.next_message.map(iso8601),
+                working_hours: a.working_hours,
+            },
+            limits: a.limits,
+            settings: vec![
+                SettingView { key: "skipInNetwork", value: a.settings.skip_in_network },
+                SettingView { key: "invitationsOnly", value: a.settings.invitations_only },
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdMessage {
+    id: String,
+    message: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Message {
+    message: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelaunchResponse {
+    message: &'static str,
+    status: AgentStatus,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkingHoursRequest {
+    /// Monday→Sunday flags, e.g. `1:1:1:1:1:0:0`.
+    days: Option<String>,
+    /// `HH:MM`, 24-hour.
+    start: Option<String>,
+    /// `HH:MM`, 24-hour (`end` is accepted too).
+    #[serde(alias = "end")]
+    stop: Option<String>,
+    /// Offset from UTC in whole hours, -12 to 14.
+    timezone: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsRequest {
+    /// 1–100.
+    invitations_min: Option<i64>,
+    /// 2–100.
+    invitations_max: Option<i64>,
+    /// 1–500.
+    messages_min: Option<i64>,
+    /// 2–500.
+    messages_max: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub enum SettingKey {
+    #[serde(rename = "skipInNetwork")]
+    SkipInNetwork,
+    #[serde(rename = "invitationsOnly")]
+    InvitationsOnly,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SettingRequest {
+    key: SettingKey,
+    value: bool,
+}
+
+/// At least one section.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAgentRequest {
+    working_hours: Option<WorkingHoursRequest>,
+    limits: Option<LimitsRequest>,
+    settings: Option<Vec<SettingRequest>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetupRequest {
+    /// The LinkedIn login email.
+    login: String,
+    /// The LinkedIn password (at least 6 characters); stored encrypted, never returned.
+    password: String,
+    /// Two-letter country code of the account.
+    country: String,
+}
+
+async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Agent> {
+    state
+        .store
+        .get_agent(&tenant.team_id, id)
+        .await
+        .or_not_found(AGENT_NOT_FOUND)
+}
+
+async fn transition(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &str,
+    event: AgentEvent,
+    change: AgentChange,
+) -> ApiResult<Agent> {
+    state
+        .store
+        .transition_agent(&tenant.team_id, id, event, change)
+        .await
+        .or_not_found(AGENT_NOT_FOUND)
+}
+
+/// List the team's agents, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/agents",
+    tag = "Agents",
+    responses(
+        (status = 200, description = "Agents", body = Vec<AgentView>),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+    )
+)]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    tenant: Tenant,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let agents = state.store.list_agents(&tenant.team_id).await?;
+    Ok(Json(agents.iter().map(AgentView::from).collect()))
+}
+
+/// Create an empty agent slot (`setup_needed`). Any request body is ignored.
+#[utoipa::path(
+    post,
+    path = "/v1/agents",
+    tag = "Agents",
+    responses(
+        (status = 201, description = "Created", body = IdMessage),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 403, description = "Plan limit reached", body = ErrorBody),
+    )
+)]
+pub async fn create_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+) -> ApiResult<(StatusCode, Json<IdMessage>)> {
+    let agent = state
+        .store
+        .create_agent(&tenant.team_id, tenant.plan.quota(Quota::Agents))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IdMessage {
+            id: agent.id,
+            message: "Agent created successfully",
+        }),
+    ))
+}
+
+/// Agent details with today's usage, working hours and alerts.
+#[utoipa::path(
+    get,
+    path = "/v1/agents/{id}",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "The agent", body = AgentDetails),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn get_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentDetails>> {
+    Ok(Json(find(&state, &tenant, &id).await?.into()))
+}
+
+/// The patch of a settings request, or every problem with it.
+fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
+    if body.working_hours.is_none() && body.limits.is_none() && body.settings.is_none() {
+        return Err(ApiError::field(
+            "body",
+            "At least one of workingHours, limits, settings is required",
+        ));
+    }
+    let mut problems = Problems::new();
+    let working_hours = body.working_hours.map(|hours| {
+        if let Some(days) = &hours.days
+            && !is_valid_days_mask(days)
+        {
+            problems.add(
+                "workingHours.days",
+                "days must be seven 0/1 flags, Monday first, e.g. 1:1:1:1:1:0:0, with at least one 1",
+            );
+        }
+        for (field, value) in [("workingHours.start", &hours.start), ("workingHours.stop", &hours.stop)] {
+            if let Some(value) = value
+                && parse_clock_time(value).is_none()
+            {
+                problems.add(field, "Times are HH:MM, 24-hour");
+            }
+        }
+        if let Some(offset) = hours.timezone {
+            problems.check_range("workingHours.timezone", offset, TIMEZONE_RANGE.0, TIMEZONE_RANGE.1);
+        }
+        WorkingHoursPatch {
+            days: hours.days,
+            start: hours.start,
+            stop: hours.stop,
+            timezone: hours.timezone.and_then(|t| i32::try_from(t).ok()),
+        }
+    });
+    let limits = body.limits.map(|limits| {
+        let ranges = [
+            ("limits.invitationsMin", limits.invitations_min, INVITATIONS_MIN_RANGE),
+            ("limits.invitationsMax", limits.invitations_max, INVITATIONS_MAX_RANGE),
+            ("limits.messagesMin", limits.messages_min, MESSAGES_MIN_RANGE),
+            ("limits.messagesMax", limits.messages_max, MESSAGES_MAX_RANGE),
+        ];
+        for (field, value, (min, max)) in ranges {
+            if let Some(value) = value {
+                problems.check_range(field, value, min, max);
+            }
+        }
+        LimitsPatch {
+            invitations_min: limits.invitations_min,
+            invitations_max: limits.invitations_max,
+            messages_min: limits.messages_min,
+            messages_max: limits.messages_max,
+        }
+    });
+    let mut patch = AgentSettingsPatch {
+        working_hours,
+        limits,
+        ..AgentSettingsPatch::default()
+    };
+    for setting in body.settings.unwrap_or_default() {
+        match setting.key {
+            SettingKey::SkipInNetwork => patch.skip_in_network = Some(setting.value),
+            SettingKey::InvitationsOnly => patch.invitations_only = Some(setting.value),
+        }
+    }
+    problems.into_result().map_err(ApiError::Validation)?;
+    Ok(patch)
+}
+
+/// Update working hours, daily limits and behaviour settings.
+#[utoipa::path(
+    put,
+    path = "/v1/agents/{id}",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    request_body = UpdateAgentRequest,
+    responses(
+        (status = 200, description = "Updated", body = IdMessage),
+        (status = 400, description = "Validation error; nothing was saved", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn update_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateAgentRequest>,
+) -> ApiResult<Json<IdMessage>> {
+    let patch = settings_patch(body)?;
+    let agent = state
+        .store
+        .update_agent_settings(&tenant.team_id, &id, patch)
+        .await
+        .or_not_found(AGENT_NOT_FOUND)?;
+    Ok(Json(IdMessage {
+        id: agent.id,
+        message: "Agent settings updated successfully",
+    }))
+}
+
+fn is_plausible_email(login: &str) -> bool {
+    let Some((local, domain)) = login.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !login.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Give the agent its LinkedIn credentials; it then logs in (`auth_in_progress`).
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{id}/setup",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    request_body = SetupRequest,
+    responses(
+        (status = 200, description = "Credentials stored; login started", body = Message),
+        (status = 400, description = "Validation error or invalid status", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn setup_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SetupRequest>,
+) -> ApiResult<Json<Message>> {
+    let mut problems = Problems::new();
+    let login = body.login.trim();
+    if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
+        problems.add("login", "The login must be a valid email address");
+    }
+    problems.check_len("password", &body.password, MIN_PASSWORD_LEN, MAX_CREDENTIAL_LEN);
+    let country = body.country.trim();
+    if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
+        problems.add("country", "The country must be a two-letter code");
+    }
+    problems.into_result().map_err(ApiError::Validation)?;
+    let change = AgentChange::Credentials {
+        login: login.to_owned(),
+        country: country.to_ascii_uppercase(),
+        password_sealed: state.secrets.seal(&body.password),
+    };
+    transition(&state, &tenant, &id, AgentEvent::Setup, change).await?;
+    Ok(Json(Message {
+        message: "Agent setup successfully",
+    }))
+}
+
+/// Pause the agent: it sends nothing until resumed.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{id}/pause",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Paused", body = Message),
+        (status = 400, description = "Invalid status", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn pause_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Message>> {
+    transition(&state, &tenant, &id, AgentEvent::Pause, AgentChange::Nothing).await?;
+    Ok(Json(Message {
+        message: "Agent paused successfully",
+    }))
+}
+
+/// Resume a paused agent; refused while it has alerts.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{id}/resume",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Resumed", body = Message),
+        (status = 400, description = "The agent has active alerts, or an invalid status", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn resume_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Message>> {
+    transition(&state, &tenant, &id, AgentEvent::Resume, AgentChange::Nothing).await?;
+    Ok(Json(Message {
+        message: "Agent resumed successfully",
+    }))
+}
+
+/// Delete an agent that is not running or logging in.
+#[utoipa::path(
+    delete,
+    path = "/v1/agents/{id}",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Deleted", body = Message),
+        (status = 400, description = "invalid_status, with currentStatus", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn delete_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Message>> {
+    state
+        .store
+        .delete_agent(&tenant.team_id, &id)
+        .await
+        .or_not_found(AGENT_NOT_FOUND)?;
+    Ok(Json(Message {
+        message: "Agent deleted successfully",
+    }))
+}
+
+/// Reset an ended or disabled agent to `setup_needed`, forgetting its credentials and alerts.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{id}/relaunch",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Relaunched", body = RelaunchResponse),
+        (status = 400, description = "invalid_status, with currentStatus", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn relaunch_agent(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RelaunchResponse>> {
+    let agent = transition(&state, &tenant, &id, AgentEvent::Relaunch, AgentChange::Reset).await?;
+    Ok(Json(RelaunchResponse {
+        message: "Agent relaunched successfully",
+        status: agent.status,
+    }))
+}

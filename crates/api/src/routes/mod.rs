@@ -1,0 +1,135 @@
+//! The route table: every `/v1` route with its OpenAPI description, the unauthenticated
+//! health, document and reference routes, and the layers around them.
+
+mod agents;
+mod dnc;
+mod health;
+mod models;
+mod products;
+mod prompts;
+mod verify;
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri, header};
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::BodyLimit;
+use crate::{AppState, auth, docs, request_id};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Outbound API",
+        description = "A self-hostable AI SDR server, wire-compatible with the Kakiyo public REST \
+                       API v1. Authenticate with `Authorization: Bearer <40-character API key>`. \
+                       Errors are `{\"error\": code, \"message\": text}`."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearerAuth" = [])),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "Auth", description = "Check an API key"),
+        (name = "Models", description = "Language models an agent can write with"),
+        (name = "Products", description = "What campaigns sell (\"offerings\")"),
+        (name = "Prompts", description = "How the AI writes: context, first message, follow-ups"),
+        (name = "Agents", description = "LinkedIn accounts that run campaigns"),
+        (name = "Do-Not-Contact", description = "People who must never be contacted"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every `/v1` route, each registered together with its documentation.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(verify::verify))
+        .routes(routes!(models::list_models))
+        .routes(routes!(models::get_model))
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(prompts::list_prompts, prompts::create_prompt))
+        .routes(routes!(prompts::get_prompt, prompts::update_prompt))
+        .routes(routes!(agents::list_agents, agents::create_agent))
+        .routes(routes!(agents::get_agent, agents::update_agent, agents::delete_agent))
+        .routes(routes!(agents::setup_agent))
+        .routes(routes!(agents::pause_agent))
+        .routes(routes!(agents::resume_agent))
+        .routes(routes!(agents::relaunch_agent))
+        .routes(routes!(dnc::list_dnc, dnc::add_dnc))
+        .routes(routes!(dnc::check_dnc))
+        .routes(routes!(dnc::add_dnc_batch))
+        .routes(routes!(dnc::delete_dnc))
+}
+
+/// The OpenAPI document of every `/v1` route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    v1_routes().split_for_parts().1
+}
+
+/// The whole application with its layers.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let (v1, document) = v1_routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .split_for_parts();
+    let document_json = Arc::new(document.to_pretty_json().unwrap_or_default());
+    let reference_page = Arc::new(docs::render(&document));
+    Router::new()
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let json = Arc::clone(&document_json);
+                async move { ([(header::CONTENT_TYPE, "application/json")], json.as_str().to_owned()) }
+            }),
+        )
+        .route(
+            "/docs",
+            get(move || {
+                let page = Arc::clone(&reference_page);
+                async move { Html(page.as_str().to_owned()) }
+            }),
+        )
+        .merge(v1)
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(Extension(BodyLimit(max_body_bytes)))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::Internal("a handler panicked".to_owned()).into_response()
+        }))
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+async fn route_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::RouteNotFound {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    ApiError::MethodNotAllowed(method.to_string()).into_response()
+}

@@ -1,0 +1,276 @@
+//! The test harness: a running server over a fresh database, teams with keys, and typed
+//! request helpers that return status, headers and JSON body.
+
+use outbound_api::{ApiSettings, ModelCatalog, RateLimits};
+use outbound_core::keys::{generate_api_key, hash_api_key};
+use outbound_core::model::default_catalogue;
+use outbound_core::plan::Plan;
+use outbound_core::secrets::SecretBox;
+use outbound_store::Store;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use std::sync::Arc;
+
+/// The environment variable that names an admin URL of a PostgreSQL server for tests.
+pub const POSTGRES_ENV: &str = "OUTBOUND_TEST_POSTGRES_URL";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the test body once per backend: `both_backends!(async fn name(app) { ... });`
+#[macro_export]
+macro_rules! both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            pub use super::*;
+
+            async fn run($app: $crate::common::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::common::TestApp::spawn_postgres().await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A team and one of its keys.
+#[derive(Debug, Clone)]
+pub struct TeamKey {
+    pub team_id: String,
+    pub key: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error` code of an error body.
+    pub fn error_code(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        &self.body
+    }
+
+    /// Asserts an error status and code.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.error_code(), code, "unexpected error code; body: {}", self.body);
+        assert!(self.body["message"].is_string(), "error without message: {}", self.body);
+    }
+}
+
+/// A running server over its own database.
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    /// The first team (plan `unlimited`).
+    pub team: TeamKey,
+    _tempdir: Option<TempDir>,
+}
+
+/// A directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique_name() -> String {
+    outbound_core::ids::new_id()
+}
+
+impl TestApp {
+    /// A server with rate limits off.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, RateLimits::off())
+            .await
+            .expect("PostgreSQL tests need OUTBOUND_TEST_POSTGRES_URL")
+    }
+
+    /// A server on PostgreSQL, or `None` (with a note) when no server is configured.
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        Self::spawn_with(Backend::Postgres, RateLimits::off()).await
+    }
+
+    /// A server with the given rate limits; `None` for PostgreSQL without a configured server.
+    pub async fn spawn_with(backend: Backend, limits: RateLimits) -> Option<TestApp> {
+        let (url, tempdir) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("outbound-test-{}", unique_name()));
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let url = format!("sqlite://{}", dir.join("test.db").display());
+                (url, Some(TempDir(dir)))
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var(POSTGRES_ENV) else {
+                    eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+                    return None;
+                };
+                (fresh_postgres_database(&admin).await, None)
+            }
+        };
+        let store = outbound_store::connect(&url).await.expect("connect store");
+        store.migrate().await.expect("migrate");
+        let settings = ApiSettings {
+            rate_limits: limits,
+            max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
+            models: ModelCatalog::new(default_catalogue(), ["openai".to_owned()]),
+        };
+        let secrets = SecretBox::from_encoded_key(&SecretBox::generate_encoded_key())
+            .expect("secret key");
+        let app = outbound_api::app(Arc::clone(&store), secrets, settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let mut test_app = TestApp {
+            base: format!("http://{addr}"),
+            store,
+            backend,
+            client: reqwest::Client::new(),
+            team: TeamKey {
+                team_id: String::new(),
+                key: String::new(),
+            },
+            _tempdir: tempdir,
+        };
+        test_app.team = test_app.new_team(Plan::Unlimited).await;
+        Some(test_app)
+    }
+
+    /// A new team on `plan` with one key.
+    pub async fn new_team(&self, plan: Plan) -> TeamKey {
+        let team = self
+            .store
+            .create_team(&format!("team {}", unique_name()), plan)
+            .await
+            .expect("create team");
+        TeamKey {
+            key: self.new_key(&team.id).await,
+            team_id: team.id,
+        }
+    }
+
+    /// A new key of `team_id`.
+    pub async fn new_key(&self, team_id: &str) -> String {
+        let key = generate_api_key();
+        self.store
+            .create_api_key(team_id, "test", &hash_api_key(&key))
+            .await
+            .expect("create key");
+        key
+    }
+
+    /// Sends a request with `key` (none when `None`) and an optional JSON body.
+    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("send request");
+        Self::read(response).await
+    }
+
+    /// Sends raw bytes as the body.
+    pub async fn send_raw(&self, method: Method, path: &str, key: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send request");
+        Self::read(response).await
+    }
+
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("read body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    /// A POST without any body, as the n8n node sends action calls.
+    pub async fn post_empty(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::POST, path, Some(key), None).await
+    }
+
+    pub async fn put(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(key), Some(body)).await
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::DELETE, path, Some(key), None).await
+    }
+
+    /// The first team's key.
+    pub fn key(&self) -> &str {
+        &self.team.key
+    }
+}
+
+/// Creates an empty database on the server at `admin_url` and returns its URL.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("outbound_test_{}", unique_name());
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("the PostgreSQL URL names a database");
+    format!("{base}/{name}")
+}

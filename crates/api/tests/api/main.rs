@@ -1,0 +1,14 @@
+//! HTTP tests of the API: each test spawns the real application on 127.0.0.1:0 over a fresh
+//! database, on SQLite always and on PostgreSQL when `OUTBOUND_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+mod agents;
+mod auth;
+mod dnc;
+mod errors;
+mod models;
+mod openapi;
+mod products;
+mod prompts;
+mod rate_limits;
