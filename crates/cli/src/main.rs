@@ -1,1 +1,145 @@
-fn main() {}
+//! `outbound`: the command-line entry point of the Outbound server.
+//!
+//! Rule: `main` only parses the command line, loads the configuration, starts logging and
+//! dispatches to a command in [`commands`]; configuration lives in [`config`]. Logs go to
+//! stderr; stdout carries only command results. Any error is printed once, with its causes, as
+//! `error: …`, and the exit code is 1 (2 for a command-line usage error).
+
+mod commands;
+mod config;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+use commands::keys::KeysCommand;
+use commands::serve::ServeArgs;
+use commands::teams::TeamsCommand;
+use config::{LogFormat, Overrides};
+
+const ABOUT: &str =
+    "Outbound: a self-hostable AI SDR server, wire-compatible with the Kakiyo API v1";
+
+const LONG_ABOUT: &str = "\
+Outbound: a self-hostable AI SDR server, wire-compatible with the Kakiyo API v1.
+
+Every client written for the Kakiyo public API (the n8n node, MCP clients, scripts, CRMs) works
+against Outbound by changing its base URL.
+
+Configuration is layered, a later layer winning: compiled-in defaults, then the TOML file
+(--config FILE, or ./outbound.toml when it exists), then OUTBOUND_* environment variables, then
+command-line flags. See outbound.example.toml for every key. Logs go to stderr (level from
+RUST_LOG, default `info`); commands print only their result on stdout.
+
+Quick start:
+  outbound serve            # first start prints `API key: ...` once
+  curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8080/v1/verify";
+
+#[derive(Debug, Parser)]
+#[command(name = "outbound", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    /// Configuration file (TOML) [env: OUTBOUND_CONFIG] [default: ./outbound.toml when it
+    /// exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Database URL: postgres://… for PostgreSQL, otherwise SQLite (sqlite://FILE, a plain path,
+    /// or sqlite::memory:) [env: OUTBOUND_DATABASE_URL] [default: sqlite://outbound.db]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API server
+    ///
+    /// Connects to the database, applies pending migrations and serves the Kakiyo-compatible
+    /// API until SIGINT or SIGTERM, letting in-flight requests finish. On a database without
+    /// teams, the first start creates team `default` (plan unlimited) with one API key and
+    /// prints `API key: <key>` on stdout; that key is shown only this once.
+    Serve(ServeArgs),
+    /// Apply pending database migrations
+    ///
+    /// Brings the database schema up to date and exits. Idempotent. `serve`, `teams` and
+    /// `keys` migrate too; use this to migrate ahead of a deployment.
+    Migrate,
+    /// Create, list and change teams
+    ///
+    /// A team is a tenant: every API key, agent, campaign and prospect belongs to one. Each
+    /// command prints only its result on stdout, for scripts.
+    Teams {
+        #[command(subcommand)]
+        command: TeamsCommand,
+    },
+    /// Create, list and revoke API keys
+    ///
+    /// Keys are 40 characters, shown once at creation and stored only as their SHA-256. Each
+    /// command prints only its result on stdout, for scripts.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let overrides = Overrides {
+        addr: match &cli.command {
+            Command::Serve(args) => args.addr.clone(),
+            _ => None,
+        },
+        database_url: cli.database_url,
+    };
+    let config = config::load(cli.config.as_deref(), overrides, |name| {
+        std::env::var(name).ok()
+    })?;
+    init_logging(config.log_format)?;
+    if let Some(file) = &config.file {
+        tracing::debug!(file = %file.display(), "configuration file read");
+    }
+    tracing::debug!(?config, "configuration");
+
+    match cli.command {
+        Command::Serve(_) => commands::serve::run(&config).await,
+        Command::Migrate => commands::migrate::run(&config).await,
+        Command::Teams { command } => commands::teams::run(&config, command).await,
+        Command::Keys { command } => commands::keys::run(&config, command).await,
+    }
+}
+
+/// Logs to stderr in `format`, at the level of `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) -> Result<()> {
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env()
+        // The error's sources repeat its message: show it once.
+        .map_err(|e| anyhow::anyhow!("invalid RUST_LOG: {e}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))
+}

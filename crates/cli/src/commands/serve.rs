@@ -1,0 +1,139 @@
+//! `outbound serve`: runs the HTTP API until SIGINT or SIGTERM.
+//!
+//! Rule: on a database without teams, the first start creates team `default` (plan
+//! `unlimited`) with one API key and prints `API key: <key>` on stdout — the only time that key
+//! is shown; later starts print nothing there. On a signal the server stops accepting
+//! connections and lets in-flight requests finish, for at most [`SHUTDOWN_GRACE`].
+
+use anyhow::{Context, Result};
+use clap::Args;
+use outbound_core::keys::{generate_api_key, hash_api_key};
+use outbound_core::plan::Plan;
+use std::io::Write;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+
+/// Name of the team created on the first start.
+const BOOTSTRAP_TEAM: &str = "default";
+/// Name of the API key created on the first start.
+const BOOTSTRAP_KEY: &str = "default";
+/// Plan of the team created on the first start: a self-hoster's own team has no quotas.
+const BOOTSTRAP_PLAN: Plan = Plan::Unlimited;
+/// How long in-flight requests may run after a shutdown signal before the process exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, `host:port` (`127.0.0.1:0` picks a free port) [env: OUTBOUND_ADDR]
+    /// [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<String>,
+}
+
+pub async fn run(config: &Config) -> Result<()> {
+    // Resolve the master key before touching the database, so that a PostgreSQL deployment
+    // without one fails before doing anything.
+    let secrets = config.secret_box()?;
+    let store = super::connect_migrated(config).await?;
+    let backend = store.backend();
+    bootstrap(store.as_ref()).await?;
+
+    let listener = TcpListener::bind(&config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let signal = shutdown_signal().context("cannot install the signal handlers")?;
+
+    tracing::info!(
+        addr = %local,
+        backend,
+        database = %config.redacted_database_url(),
+        providers = ?config.configured_providers(),
+        "listening"
+    );
+    eprintln!("Listening on http://{local}");
+
+    let app = outbound_api::app(store, secrets, config.api_settings());
+    let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let name = signal.await;
+        tracing::info!(signal = name, "shutting down: finishing in-flight requests");
+        // The receiver only goes away when the process is exiting anyway.
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.context("the HTTP server failed")?,
+        () = deadline => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "requests still running after the shutdown grace period; exiting anyway"
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Creates the first team and key on an empty database and shows the key once.
+async fn bootstrap(store: &dyn outbound_store::Store) -> Result<()> {
+    let key = generate_api_key();
+    let created = store
+        .bootstrap_team(
+            BOOTSTRAP_TEAM,
+            BOOTSTRAP_PLAN,
+            BOOTSTRAP_KEY,
+            &hash_api_key(&key),
+        )
+        .await
+        .context("cannot create the first team")?;
+    let Some(team) = created else {
+        return Ok(());
+    };
+    tracing::info!(team = %team.id, "first start: created team `{BOOTSTRAP_TEAM}` with an API key");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "API key: {key}")
+        .and_then(|()| out.flush())
+        .context("cannot write the API key to stdout")?;
+    eprintln!(
+        "First start: created team `{}` ({}) on plan {} with the API key above.\n\
+         It is shown only once: keep it safe. Create more keys with `outbound keys create --team {}`.",
+        team.name, team.id, team.plan, team.id
+    );
+    Ok(())
+}
+
+/// A future that resolves with the signal's name on SIGINT or SIGTERM. The handlers are
+/// installed now, so a signal that arrives before the future is polled is not lost.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    })
+}
+
+/// A future that resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        "Ctrl-C"
+    })
+}

@@ -1,0 +1,1075 @@
+//! The server's configuration, in one place.
+//!
+//! Rule: every setting has a compiled-in default, and four layers apply in order, a later one
+//! winning: defaults → the TOML file (`--config FILE`, or `./outbound.toml` when it exists) →
+//! `OUTBOUND_*` environment variables → command-line flags. An invalid value is reported with
+//! its key and the layer it came from; an unknown key in the file is an error, so typos do not
+//! pass silently. Secrets (the master key, provider API keys, a database password) never appear
+//! in `Debug` output or in logs.
+
+use anyhow::{Context, Result, anyhow, bail};
+use outbound_api::{ApiSettings, DEFAULT_MAX_BODY_BYTES, ModelCatalog, RateLimits};
+use outbound_core::model::{ModelSpec, TEMPLATE_MODEL_ID, default_catalogue};
+use outbound_core::secrets::SecretBox;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Where the server listens when nothing else is configured.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// The database used when nothing else is configured: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://outbound.db";
+/// The configuration file read from the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "outbound.toml";
+/// The environment variable naming the configuration file, like `--config`.
+pub const CONFIG_ENV: &str = "OUTBOUND_CONFIG";
+/// Appended to the SQLite file's path to name the file holding a generated master key.
+const KEY_FILE_SUFFIX: &str = ".key";
+/// Permissions of a generated key file: readable and writable by its owner only.
+#[cfg(unix)]
+const KEY_FILE_MODE: u32 = 0o600;
+/// Permission bits that must be clear on a key file (group and others).
+#[cfg(unix)]
+const KEY_FILE_LOOSE_BITS: u32 = 0o077;
+
+/// Providers that environment variables can configure: the provider name and whether it takes
+/// an API key (`OUTBOUND_<NAME>_API_KEY`) besides its base URL (`OUTBOUND_<NAME>_BASE_URL`).
+const ENV_PROVIDERS: [(&str, bool); 5] = [
+    ("openai", true),
+    ("anthropic", true),
+    ("gemini", true),
+    ("xai", true),
+    ("ollama", false),
+];
+
+/// A value that must not be shown: `Debug` prints `<redacted>`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            other => Err(format!("expected `pretty` or `json`, got `{other}`")),
+        }
+    }
+}
+
+/// The connection settings of one language-model provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Base URL of the provider's API (for an OpenAI-compatible server such as Ollama, vLLM or
+    /// OpenRouter, the URL ending in `/v1`). Unset: the provider's public endpoint.
+    pub base_url: Option<String>,
+    /// The API key sent to the provider.
+    pub api_key: Option<Secret>,
+}
+
+impl ProviderConfig {
+    /// A provider counts as configured when it has an API key or a base URL.
+    pub fn is_configured(&self) -> bool {
+        let set = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+        set(self.api_key.as_ref().map(Secret::expose)) || set(self.base_url.as_deref())
+    }
+}
+
+/// The whole configuration of an `outbound` process.
+#[derive(Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on, `host:port` (`127.0.0.1:0` picks a free port).
+    pub addr: String,
+    /// The database: `postgres://…` / `postgresql://…` for PostgreSQL; anything else is SQLite
+    /// (`sqlite://outbound.db`, `sqlite::memory:` or a plain file path), created if missing.
+    pub database_url: String,
+    /// The 32-byte master key (64 hex characters or base64) that encrypts LinkedIn passwords.
+    /// Unset with SQLite on a file: read from, or generated into, `<database file>.key`.
+    /// Required with PostgreSQL, where every process must share one key.
+    pub secret_key: Option<Secret>,
+    /// Requests per minute per team and route tier: Kakiyo's limits by default; set from
+    /// `off`, a multiplier (`2`, `0.5`) or per-tier limits (`high=120,low=30`).
+    pub rate_limits: RateLimits,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How logs are written to stderr; the level comes from `RUST_LOG` (default `info`).
+    pub log_format: LogFormat,
+    /// Language-model providers by name (`openai`, `anthropic`, `gemini`, `xai`, `ollama`, or
+    /// any other name the models refer to).
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// The model catalogue; always contains the offline `template` model.
+    pub models: Vec<ModelSpec>,
+    /// The file the file layer was read from, if any (not a setting).
+    pub file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.to_owned(),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            secret_key: None,
+            rate_limits: RateLimits::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            log_format: LogFormat::Pretty,
+            providers: BTreeMap::new(),
+            models: default_catalogue(),
+            file: None,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("secret_key", &self.secret_key)
+            .field("rate_limits", &self.rate_limits)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_format", &self.log_format)
+            .field("providers", &self.providers)
+            .field("models", &self.models)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// The values given as command-line flags, the last layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--addr`.
+    pub addr: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// Where a value came from, to name it in an error.
+enum Source<'a> {
+    File(&'a Path),
+    Env(&'a str),
+    Flag(&'a str),
+}
+
+impl fmt::Display for Source<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "in configuration file {}", path.display()),
+            Source::Env(var) => write!(f, "from environment variable {var}"),
+            Source::Flag(flag) => write!(f, "from command-line flag {flag}"),
+        }
+    }
+}
+
+fn invalid(key: &str, source: &Source<'_>, why: impl fmt::Display) -> anyhow::Error {
+    anyhow!("invalid `{key}` {source}: {why}")
+}
+
+/// A number in the file may stand for a rate-limit multiplier (`rate_limits = 2`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RateLimitsSetting {
+    Text(String),
+    Number(f64),
+}
+
+impl RateLimitsSetting {
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(text) => text,
+            Self::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// The file layer as written; every key optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    database_url: Option<String>,
+    secret_key: Option<Secret>,
+    rate_limits: Option<RateLimitsSetting>,
+    max_body_bytes: Option<i64>,
+    log_format: Option<String>,
+    #[serde(default)]
+    providers: BTreeMap<String, ProviderConfig>,
+    models: Option<Vec<ModelSpec>>,
+}
+
+/// Reads the configuration: defaults, then the file (`config_file`, else `OUTBOUND_CONFIG`,
+/// else `./outbound.toml` when it exists), then the environment as seen through `env`, then
+/// `overrides`.
+pub fn load(
+    config_file: Option<&Path>,
+    overrides: Overrides,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Config> {
+    let named = config_file
+        .map(Path::to_path_buf)
+        .or_else(|| non_empty(&env, CONFIG_ENV).map(PathBuf::from));
+    let file =
+        named.or_else(|| Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|path| path.is_file()));
+    let mut config = Config::default();
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        config.apply_toml(&text, path)?;
+    }
+    config.apply_env(env)?;
+    config.apply_overrides(overrides)?;
+    config.file = file;
+    Ok(config)
+}
+
+impl Config {
+    /// Applies the file layer: the TOML text `text`, read from `path`.
+    pub fn apply_toml(&mut self, text: &str, path: &Path) -> Result<()> {
+        let file: FileConfig = toml::from_str(text)
+            .with_context(|| format!("invalid configuration file {}", path.display()))?;
+        let source = Source::File(path);
+        if let Some(addr) = file.addr {
+            self.set_addr(addr, &source)?;
+        }
+        if let Some(url) = file.database_url {
+            self.set_database_url(url, &source)?;
+        }
+        if let Some(key) = file.secret_key {
+            self.set_secret_key(key, &source)?;
+        }
+        if let Some(limits) = file.rate_limits {
+            self.set_rate_limits(&limits.into_text(), &source)?;
+        }
+        if let Some(bytes) = file.max_body_bytes {
+            self.set_max_body_bytes(&bytes.to_string(), &source)?;
+        }
+        if let Some(format) = file.log_format {
+            self.set_log_format(&format, &source)?;
+        }
+        for (name, provider) in file.providers {
+            let entry = self.providers.entry(name).or_default();
+            if provider.base_url.is_some() {
+                entry.base_url = provider.base_url;
+            }
+            if provider.api_key.is_some() {
+                entry.api_key = provider.api_key;
+            }
+        }
+        if let Some(models) = file.models {
+            self.models = checked_models(models).map_err(|why| invalid("models", &source, why))?;
+        }
+        Ok(())
+    }
+
+    /// Applies the environment layer; `env` looks a variable up. An empty variable counts as
+    /// unset.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let var = |name: &str| non_empty(&env, name);
+        if let Some(addr) = var("OUTBOUND_ADDR") {
+            self.set_addr(addr, &Source::Env("OUTBOUND_ADDR"))?;
+        }
+        if let Some(url) = var("OUTBOUND_DATABASE_URL") {
+            self.set_database_url(url, &Source::Env("OUTBOUND_DATABASE_URL"))?;
+        }
+        if let Some(key) = var("OUTBOUND_SECRET_KEY") {
+            self.set_secret_key(Secret(key), &Source::Env("OUTBOUND_SECRET_KEY"))?;
+        }
+        if let Some(limits) = var("OUTBOUND_RATE_LIMITS") {
+            self.set_rate_limits(&limits, &Source::Env("OUTBOUND_RATE_LIMITS"))?;
+        }
+        if let Some(bytes) = var("OUTBOUND_MAX_BODY_BYTES") {
+            self.set_max_body_bytes(&bytes, &Source::Env("OUTBOUND_MAX_BODY_BYTES"))?;
+        }
+        if let Some(format) = var("OUTBOUND_LOG_FORMAT") {
+            self.set_log_format(&format, &Source::Env("OUTBOUND_LOG_FORMAT"))?;
+        }
+        for (name, takes_key) in ENV_PROVIDERS {
+            let upper = name.to_ascii_uppercase();
+            let base_url = var(&format!("OUTBOUND_{upper}_BASE_URL"));
+            let api_key = if takes_key {
+                var(&format!("OUTBOUND_{upper}_API_KEY")).map(Secret)
+            } else {
+                None
+            };
+            if base_url.is_none() && api_key.is_none() {
+                continue;
+            }
+            let entry = self.providers.entry(name.to_owned()).or_default();
+            if base_url.is_some() {
+                entry.base_url = base_url;
+            }
+            if api_key.is_some() {
+                entry.api_key = api_key;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the command-line layer.
+    pub fn apply_overrides(&mut self, overrides: Overrides) -> Result<()> {
+        if let Some(addr) = overrides.addr {
+            self.set_addr(addr, &Source::Flag("--addr"))?;
+        }
+        if let Some(url) = overrides.database_url {
+            self.set_database_url(url, &Source::Flag("--database-url"))?;
+        }
+        Ok(())
+    }
+
+    fn set_addr(&mut self, addr: String, source: &Source<'_>) -> Result<()> {
+        let addr = addr.trim().to_owned();
+        if addr.parse::<SocketAddr>().is_err() {
+            let port_ok = addr
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                return Err(invalid(
+                    "addr",
+                    source,
+                    format!("expected `host:port` such as `{DEFAULT_ADDR}`, got `{addr}`"),
+                ));
+            }
+        }
+        self.addr = addr;
+        Ok(())
+    }
+
+    fn set_database_url(&mut self, url: String, source: &Source<'_>) -> Result<()> {
+        let url = url.trim().to_owned();
+        if url.is_empty() {
+            return Err(invalid("database_url", source, "must not be empty"));
+        }
+        self.database_url = url;
+        Ok(())
+    }
+
+    fn set_secret_key(&mut self, key: Secret, source: &Source<'_>) -> Result<()> {
+        SecretBox::from_encoded_key(key.expose()).map_err(|e| invalid("secret_key", source, e))?;
+        self.secret_key = Some(Secret(key.expose().trim().to_owned()));
+        Ok(())
+    }
+
+    fn set_rate_limits(&mut self, setting: &str, source: &Source<'_>) -> Result<()> {
+        self.rate_limits =
+            RateLimits::parse(setting).map_err(|e| invalid("rate_limits", source, e))?;
+        Ok(())
+    }
+
+    fn set_max_body_bytes(&mut self, bytes: &str, source: &Source<'_>) -> Result<()> {
+        self.max_body_bytes = bytes
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                invalid(
+                    "max_body_bytes",
+                    source,
+                    format!("expected a positive whole number of bytes, got `{bytes}`"),
+                )
+            })?;
+        Ok(())
+    }
+
+    fn set_log_format(&mut self, format: &str, source: &Source<'_>) -> Result<()> {
+        self.log_format = format
+            .parse()
+            .map_err(|why| invalid("log_format", source, why))?;
+        Ok(())
+    }
+
+    /// The database URL with any password replaced by `***`, for logs.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url(&self.database_url)
+    }
+
+    /// The names of the providers that have an API key or a base URL.
+    pub fn configured_providers(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .filter(|(_, provider)| provider.is_configured())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// What the HTTP API needs besides the store and the master key.
+    pub fn api_settings(&self) -> ApiSettings {
+        ApiSettings {
+            rate_limits: self.rate_limits.clone(),
+            max_body_bytes: self.max_body_bytes,
+            models: ModelCatalog::new(self.models.clone(), self.configured_providers()),
+        }
+    }
+
+    /// The master key: the configured one; else, for SQLite on a file, the one in
+    /// `<database file>.key` (generated and written there, mode 0600, on first use); else, for
+    /// an in-memory SQLite database, an ephemeral one. PostgreSQL requires a configured key.
+    pub fn secret_box(&self) -> Result<SecretBox> {
+        if let Some(key) = &self.secret_key {
+            return SecretBox::from_encoded_key(key.expose()).context("invalid `secret_key`");
+        }
+        if outbound_store::is_postgres_url(&self.database_url) {
+            bail!(
+                "OUTBOUND_SECRET_KEY is required with PostgreSQL: every server process sharing the \
+                 database must encrypt with the same master key. Set OUTBOUND_SECRET_KEY (or \
+                 `secret_key` in the configuration file) to 32 random bytes written as 64 hex \
+                 characters, e.g. the output of `openssl rand -hex 32`"
+            );
+        }
+        match sqlite_file_path(&self.database_url) {
+            Some(database) => load_or_create_key_file(&key_file_path(&database)),
+            None => {
+                tracing::info!(
+                    "in-memory database and no secret key configured: using an ephemeral key"
+                );
+                SecretBox::from_encoded_key(&SecretBox::generate_encoded_key())
+                    .context("cannot use a freshly generated secret key")
+            }
+        }
+    }
+}
+
+/// The value of the variable `name`, unless it is unset or blank.
+fn non_empty(env: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).filter(|value| !value.trim().is_empty())
+}
+
+/// Checks a user's model list and puts the offline `template` model back when it is missing.
+fn checked_models(mut models: Vec<ModelSpec>) -> Result<Vec<ModelSpec>, String> {
+    let mut seen = HashSet::new();
+    for model in &models {
+        if model.id.trim().is_empty() {
+            return Err("a model has an empty `id`".to_owned());
+        }
+        if model.provider.trim().is_empty() {
+            return Err(format!("model `{}` has an empty `provider`", model.id));
+        }
+        if !seen.insert(model.id.as_str()) {
+            return Err(format!("model id `{}` appears twice", model.id));
+        }
+    }
+    if !seen.contains(TEMPLATE_MODEL_ID) {
+        let template = default_catalogue()
+            .into_iter()
+            .find(|model| model.id == TEMPLATE_MODEL_ID)
+            .ok_or_else(|| "the default catalogue lacks the `template` model".to_owned())?;
+        models.insert(0, template);
+    }
+    Ok(models)
+}
+
+/// `url` with the password of its user info, if any, replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match user_info.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The file behind a SQLite URL (`sqlite://path`, `sqlite:path` or a plain path); `None` for
+/// an in-memory database.
+pub fn sqlite_file_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty()
+        || path == ":memory:"
+        || query.split('&').any(|param| param == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
+/// `<database>.key`.
+fn key_file_path(database: &Path) -> PathBuf {
+    let mut name = OsString::from(database.as_os_str());
+    name.push(KEY_FILE_SUFFIX);
+    PathBuf::from(name)
+}
+
+fn load_or_create_key_file(path: &Path) -> Result<SecretBox> {
+    if let Some(secrets) = read_key_file(path)? {
+        return Ok(secrets);
+    }
+    let key = SecretBox::generate_encoded_key();
+    match write_new_key_file(path, &key) {
+        Ok(()) => {
+            tracing::warn!(
+                key_file = %path.display(),
+                "no secret key configured: generated a master key and wrote it to {}; back it up \
+                 together with the database (LinkedIn passwords cannot be decrypted without it), \
+                 or set OUTBOUND_SECRET_KEY",
+                path.display()
+            );
+            SecretBox::from_encoded_key(&key).context("cannot use a freshly generated secret key")
+        }
+        // Another process created it between our read and our write: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key_file(path)?
+            .ok_or_else(|| anyhow!("secret key file {} vanished", path.display())),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot write the generated secret key to {} (set OUTBOUND_SECRET_KEY instead)",
+                path.display()
+            )
+        }),
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<Option<SecretBox>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read secret key file {}", path.display()));
+        }
+    };
+    warn_if_readable_by_others(path);
+    SecretBox::from_encoded_key(&text)
+        .map(Some)
+        .map_err(|e| anyhow!("invalid secret key in {}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & KEY_FILE_LOOSE_BITS != 0
+    {
+        tracing::warn!(
+            key_file = %path.display(),
+            "the secret key file is accessible to other users; restrict it with `chmod 600`"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+fn write_new_key_file(path: &Path, key: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(KEY_FILE_MODE);
+    }
+    let mut file = options.open(path)?;
+    writeln!(file, "{key}")?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const HEX_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn from_file(text: &str) -> Result<Config> {
+        let mut config = Config::default();
+        config.apply_toml(text, Path::new("test.toml"))?;
+        Ok(config)
+    }
+
+    fn unique_dir(label: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "outbound-config-{label}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        dir
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        assert_eq!(config.addr, "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://outbound.db");
+        assert!(config.secret_key.is_none());
+        assert_eq!(config.rate_limits, RateLimits::default());
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert!(config.configured_providers().is_empty());
+        assert_eq!(config.models, default_catalogue());
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let config = from_file(&format!(
+            r#"
+            addr = "0.0.0.0:9000"
+            database_url = "postgres://db/outbound"
+            secret_key = "{HEX_KEY}"
+            rate_limits = "off"
+            max_body_bytes = 2048
+            log_format = "json"
+
+            [providers.openai]
+            api_key = "sk-test"
+
+            [providers.ollama]
+            base_url = "http://localhost:11434/v1"
+            "#
+        ))
+        .unwrap();
+        assert_eq!(config.addr, "0.0.0.0:9000");
+        assert_eq!(config.database_url, "postgres://db/outbound");
+        assert_eq!(config.secret_key, Some(Secret(HEX_KEY.to_owned())));
+        assert_eq!(config.rate_limits, RateLimits::off());
+        assert_eq!(config.max_body_bytes, 2048);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.configured_providers(), ["ollama", "openai"]);
+    }
+
+    #[test]
+    fn a_number_in_the_file_is_a_rate_limit_multiplier() {
+        let config = from_file("rate_limits = 2").unwrap();
+        assert_eq!(config.rate_limits, RateLimits::parse("2").unwrap());
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let mut config = from_file(
+            r#"
+            addr = "0.0.0.0:9000"
+            database_url = "sqlite://file.db"
+            max_body_bytes = 2048
+            [providers.openai]
+            api_key = "from-file"
+            base_url = "https://file.example/v1"
+            "#,
+        )
+        .unwrap();
+        config
+            .apply_env(env_of(&[
+                ("OUTBOUND_ADDR", "127.0.0.1:7000"),
+                ("OUTBOUND_DATABASE_URL", "sqlite://env.db"),
+                ("OUTBOUND_OPENAI_API_KEY", "from-env"),
+                ("OUTBOUND_RATE_LIMITS", "high=120"),
+            ]))
+            .unwrap();
+        assert_eq!(config.addr, "127.0.0.1:7000");
+        assert_eq!(config.database_url, "sqlite://env.db");
+        assert_eq!(config.max_body_bytes, 2048, "untouched by env");
+        assert_eq!(config.rate_limits, RateLimits::parse("high=120").unwrap());
+        let openai = &config.providers["openai"];
+        assert_eq!(openai.api_key, Some(Secret("from-env".to_owned())));
+        assert_eq!(
+            openai.base_url.as_deref(),
+            Some("https://file.example/v1"),
+            "a provider's other field is kept"
+        );
+
+        config
+            .apply_overrides(Overrides {
+                addr: Some("127.0.0.1:0".to_owned()),
+                database_url: Some("sqlite://flag.db".to_owned()),
+            })
+            .unwrap();
+        assert_eq!(config.addr, "127.0.0.1:0");
+        assert_eq!(config.database_url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn load_reads_the_named_file_then_env_then_flags() {
+        let dir = unique_dir("load");
+        let from_env = dir.join("env.toml");
+        let from_flag = dir.join("flag.toml");
+        std::fs::write(
+            &from_env,
+            "addr = \"127.0.0.1:1111\"\nmax_body_bytes = 10\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &from_flag,
+            "addr = \"127.0.0.1:2222\"\nmax_body_bytes = 20\n",
+        )
+        .unwrap();
+        let env_path = from_env.display().to_string();
+
+        let config = load(
+            None,
+            Overrides::default(),
+            env_of(&[("OUTBOUND_CONFIG", &env_path)]),
+        )
+        .unwrap();
+        assert_eq!(config.addr, "127.0.0.1:1111");
+        assert_eq!(config.file.as_deref(), Some(from_env.as_path()));
+
+        let config = load(
+            Some(&from_flag),
+            Overrides {
+                addr: Some("127.0.0.1:3333".to_owned()),
+                database_url: None,
+            },
+            env_of(&[
+                ("OUTBOUND_CONFIG", &env_path),
+                ("OUTBOUND_MAX_BODY_BYTES", "30"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.file.as_deref(), Some(from_flag.as_path()));
+        assert_eq!(config.max_body_bytes, 30, "env beats the file");
+        assert_eq!(config.addr, "127.0.0.1:3333", "the flag beats the file");
+
+        let missing = dir.join("missing.toml");
+        let err = format!(
+            "{:#}",
+            load(Some(&missing), Overrides::default(), env_of(&[])).unwrap_err()
+        );
+        assert!(err.contains("missing.toml"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn env_configures_providers() {
+        let mut config = Config::default();
+        config
+            .apply_env(env_of(&[
+                ("OUTBOUND_ANTHROPIC_API_KEY", "a"),
+                ("OUTBOUND_GEMINI_BASE_URL", "https://gemini.example"),
+                ("OUTBOUND_XAI_API_KEY", "x"),
+                ("OUTBOUND_OLLAMA_BASE_URL", "http://localhost:11434/v1"),
+                ("OUTBOUND_OPENAI_API_KEY", ""),
+            ]))
+            .unwrap();
+        assert_eq!(
+            config.configured_providers(),
+            ["anthropic", "gemini", "ollama", "xai"]
+        );
+    }
+
+    #[test]
+    fn empty_env_values_count_as_unset() {
+        let mut config = Config::default();
+        config
+            .apply_env(env_of(&[
+                ("OUTBOUND_ADDR", ""),
+                ("OUTBOUND_SECRET_KEY", "  "),
+                ("OUTBOUND_MAX_BODY_BYTES", ""),
+            ]))
+            .unwrap();
+        assert_eq!(config.addr, DEFAULT_ADDR);
+        assert!(config.secret_key.is_none());
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn invalid_env_values_name_the_variable() {
+        for (var, value, key) in [
+            ("OUTBOUND_MAX_BODY_BYTES", "lots", "max_body_bytes"),
+            ("OUTBOUND_MAX_BODY_BYTES", "0", "max_body_bytes"),
+            ("OUTBOUND_RATE_LIMITS", "fast", "rate_limits"),
+            ("OUTBOUND_LOG_FORMAT", "xml", "log_format"),
+            ("OUTBOUND_SECRET_KEY", "short", "secret_key"),
+            ("OUTBOUND_ADDR", "8080", "addr"),
+        ] {
+            let err = Config::default()
+                .apply_env(env_of(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(var), "{err}");
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_file_values_name_the_file_and_key() {
+        let err = from_file("max_body_bytes = -1").unwrap_err().to_string();
+        assert!(err.contains("test.toml"), "{err}");
+        assert!(err.contains("`max_body_bytes`"), "{err}");
+
+        let err = from_file("log_format = \"xml\"").unwrap_err().to_string();
+        assert!(
+            err.contains("test.toml") && err.contains("`log_format`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected() {
+        let err = format!("{:#}", from_file("adress = \"127.0.0.1:1\"").unwrap_err());
+        assert!(err.contains("test.toml"), "{err}");
+        assert!(err.contains("adress"), "{err}");
+        assert!(from_file("[providers.openai]\napi_kee = \"x\"").is_err());
+    }
+
+    #[test]
+    fn models_replace_the_catalogue_and_keep_template() {
+        let config = from_file(
+            r#"
+            [[models]]
+            id = "llama"
+            name = "Llama 3.1 8B"
+            provider = "ollama"
+            provider_model = "llama3.1:8b"
+            pricing = { input = 0.0, output = 0.0 }
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = config.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, [TEMPLATE_MODEL_ID, "llama"]);
+        assert_eq!(config.models[1].pricing.cached, None);
+    }
+
+    #[test]
+    fn a_user_template_entry_is_kept_as_written() {
+        let config = from_file(
+            r#"
+            [[models]]
+            id = "template"
+            name = "Canned replies"
+            provider = "template"
+            provider_model = "template"
+            pricing = { input = 0.0, output = 0.0, cached = 0.0 }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.models.len(), 1);
+        assert_eq!(config.models[0].name, "Canned replies");
+    }
+
+    #[test]
+    fn duplicate_model_ids_are_rejected() {
+        let model = r#"
+            [[models]]
+            id = "m"
+            name = "M"
+            provider = "openai"
+            provider_model = "gpt-5"
+            pricing = { input = 1.0, output = 2.0 }
+        "#;
+        let err = from_file(&format!("{model}{model}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`models`") && err.contains("appears twice"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn api_settings_mark_configured_providers() {
+        let mut config = Config::default();
+        config
+            .apply_env(env_of(&[("OUTBOUND_OPENAI_API_KEY", "k")]))
+            .unwrap();
+        let settings = config.api_settings();
+        let gpt5 = settings
+            .models
+            .get("689f6adb001e16e22378")
+            .expect("gpt 5 in catalogue");
+        assert!(settings.models.is_active(gpt5));
+        let grok = settings
+            .models
+            .get("689f1e61000b7da834bf")
+            .expect("grok in catalogue");
+        assert!(!settings.models.is_active(grok));
+    }
+
+    const EXAMPLE_FILE: &str = include_str!("../../../outbound.example.toml");
+
+    /// The example file with every commented-out key and table header uncommented.
+    fn uncommented_example() -> String {
+        EXAMPLE_FILE
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.split_once(" = ").is_some_and(|(key, _)| {
+                            !key.is_empty()
+                                && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_example_file_is_valid_as_shipped_and_uncommented() {
+        let shipped = from_file(EXAMPLE_FILE).unwrap();
+        let defaults = Config::default();
+        assert_eq!(shipped.addr, defaults.addr);
+        assert_eq!(shipped.database_url, defaults.database_url);
+        assert_eq!(shipped.secret_key, defaults.secret_key);
+        assert_eq!(shipped.rate_limits, defaults.rate_limits);
+        assert_eq!(shipped.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(shipped.log_format, defaults.log_format);
+        assert_eq!(shipped.providers, defaults.providers);
+        assert_eq!(shipped.models, defaults.models);
+
+        let text = uncommented_example();
+        let config = from_file(&text).unwrap();
+        assert!(text.contains("\nlog_format = "), "keys were uncommented");
+        assert_eq!(config.rate_limits, RateLimits::off());
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(config.secret_key.is_some());
+        assert_eq!(
+            config.configured_providers(),
+            ["anthropic", "gemini", "ollama", "openai", "xai"]
+        );
+        let ids: Vec<&str> = config.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [TEMPLATE_MODEL_ID, "689f6adb001e16e22378", "llama-local"]
+        );
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut config = from_file(&format!(
+            r#"
+            secret_key = "{HEX_KEY}"
+            database_url = "postgres://outbound:hunter2@db:5432/outbound"
+            [providers.openai]
+            api_key = "sk-very-secret"
+            "#
+        ))
+        .unwrap();
+        config.file = Some(PathBuf::from("test.toml"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains(HEX_KEY), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("sk-very-secret"), "{debug}");
+        assert!(
+            debug.contains("postgres://outbound:***@db:5432/outbound"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn redacts_urls() {
+        assert_eq!(
+            redact_url("postgres://u:p@h/db?sslmode=require"),
+            "postgres://u:***@h/db?sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://outbound.db"), "sqlite://outbound.db");
+        assert_eq!(redact_url("outbound.db"), "outbound.db");
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let path = |url| sqlite_file_path(url);
+        assert_eq!(path("sqlite://outbound.db"), Some("outbound.db".into()));
+        assert_eq!(path("sqlite:outbound.db"), Some("outbound.db".into()));
+        assert_eq!(path("sqlite:///var/lib/o.db"), Some("/var/lib/o.db".into()));
+        assert_eq!(path("sqlite://o.db?mode=rwc"), Some("o.db".into()));
+        assert_eq!(path("/tmp/x.db"), Some("/tmp/x.db".into()));
+        assert_eq!(path("sqlite::memory:"), None);
+        assert_eq!(path(":memory:"), None);
+        assert_eq!(path("sqlite://o.db?mode=memory"), None);
+        assert_eq!(
+            key_file_path(Path::new("/tmp/x.db")),
+            PathBuf::from("/tmp/x.db.key")
+        );
+    }
+
+    #[test]
+    fn postgres_requires_a_secret_key() {
+        let mut config = Config {
+            database_url: "postgres://postgres@127.0.0.1/outbound".to_owned(),
+            ..Config::default()
+        };
+        let err = config.secret_box().unwrap_err().to_string();
+        assert!(err.contains("OUTBOUND_SECRET_KEY"), "{err}");
+        assert!(err.contains("PostgreSQL"), "{err}");
+
+        config.secret_key = Some(Secret(HEX_KEY.to_owned()));
+        assert!(config.secret_box().is_ok());
+    }
+
+    #[test]
+    fn in_memory_sqlite_gets_an_ephemeral_key() {
+        let config = Config {
+            database_url: "sqlite::memory:".to_owned(),
+            ..Config::default()
+        };
+        assert!(config.secret_box().is_ok());
+    }
+
+    #[test]
+    fn sqlite_key_file_is_generated_once_and_reused() {
+        let dir = unique_dir("keyfile");
+        let database = dir.join("outbound.db");
+        let config = Config {
+            database_url: format!("sqlite://{}", database.display()),
+            ..Config::default()
+        };
+
+        let first = config.secret_box().unwrap();
+        let key_file = dir.join("outbound.db.key");
+        let written = std::fs::read_to_string(&key_file).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, KEY_FILE_MODE);
+        }
+
+        let second = config.secret_box().unwrap();
+        assert_eq!(std::fs::read_to_string(&key_file).unwrap(), written);
+        let sealed = first.seal("linkedin password");
+        assert_eq!(second.open(&sealed).unwrap(), "linkedin password");
+
+        std::fs::write(&key_file, "not a key").unwrap();
+        let err = config.secret_box().unwrap_err().to_string();
+        assert!(err.contains("outbound.db.key"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,654 @@
+//! End-to-end tests of the `outbound` binary: each test runs the compiled program against a
+//! fresh database (a SQLite file in its own temporary directory, or, when
+//! `OUTBOUND_TEST_POSTGRES_URL` is set, also a fresh PostgreSQL database) and checks what a
+//! script would see: stdout carries only values, errors give a non-zero exit code.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Length of an API key.
+const API_KEY_LEN: usize = 40;
+/// How long a started server may take to print its address.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server may take to exit after SIGTERM.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read and write timeout of the raw HTTP requests.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a stopping process is polled.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Names the PostgreSQL server to test against, when set.
+const POSTGRES_ENV: &str = "OUTBOUND_TEST_POSTGRES_URL";
+/// A valid master key, required with PostgreSQL.
+const HEX_SECRET_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test (or test run) uses.
+fn unique_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh database and a working directory of its own (so no `outbound.toml` is picked up).
+struct TestDb {
+    dir: PathBuf,
+    url: String,
+    postgres: Option<PgDatabase>,
+}
+
+impl TestDb {
+    fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("outbound-cli-{}", unique_name()));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        let url = dir.join("outbound.db").display().to_string();
+        Self {
+            dir,
+            url,
+            postgres: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` when no server is configured for tests.
+    fn postgres() -> Option<Self> {
+        let admin_url = std::env::var(POSTGRES_ENV).ok()?;
+        let database = PgDatabase::create(&admin_url);
+        let dir = std::env::temp_dir().join(format!("outbound-cli-{}", unique_name()));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        Some(Self {
+            dir,
+            url: database.url.clone(),
+            postgres: Some(database),
+        })
+    }
+
+    /// `outbound` with the given arguments, pointed at this database, with no `OUTBOUND_*`
+    /// variable of the caller's environment leaking in.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_outbound"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("OUTBOUND_") {
+                command.env_remove(&name);
+            }
+        }
+        command
+            .env_remove("RUST_LOG")
+            .current_dir(&self.dir)
+            .args(args)
+            .args(["--database-url", &self.url]);
+        if self.postgres.is_some() {
+            command.env("OUTBOUND_SECRET_KEY", HEX_SECRET_KEY);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run outbound")
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "outbound {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    }
+
+    /// Runs a command that must fail with exit code `code`; returns its stderr.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "outbound {args:?}: stdout {:?}, stderr {:?}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "a failing command prints nothing");
+        String::from_utf8(output.stderr).expect("stderr is UTF-8")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("outbound_cli_{}", unique_name());
+        admin_sql(admin_url, format!("CREATE DATABASE {name}"));
+        let (location, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+        let (server, _) = location
+            .rsplit_once('/')
+            .expect("the PostgreSQL URL names a database");
+        let url = if query.is_empty() {
+            format!("{server}/{name}")
+        } else {
+            format!("{server}/{name}?{query}")
+        };
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        admin_sql(
+            &self.admin_url,
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn admin_sql(admin_url: &str, sql: String) {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("start a tokio runtime");
+    runtime.block_on(async {
+        let mut admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("connect to the PostgreSQL test server");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .expect("run an administrative statement");
+        admin.close().await.ok();
+    });
+}
+
+/// The only line of a command's stdout.
+fn single_line(stdout: &str) -> &str {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got {stdout:?}");
+    lines[0]
+}
+
+fn is_id(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The whole teams and keys workflow of a script, against `db`.
+fn teams_and_keys_workflow(db: &TestDb) {
+    assert_eq!(
+        db.ok(&["teams", "list"]),
+        "",
+        "a fresh database has no team"
+    );
+
+    let team = db.ok(&["teams", "create", "--name", "Acme Sales"]);
+    let team = single_line(&team).to_owned();
+    assert!(is_id(&team), "{team:?}");
+    let other = db.ok(&["teams", "create", "--name", "Pioneers", "--plan", "pioneer"]);
+    let other = single_line(&other).to_owned();
+
+    let list = db.ok(&["teams", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list:?}");
+    assert!(lines.contains(&format!("{team}\tAcme Sales\tunlimited\tactive").as_str()));
+    assert!(lines.contains(&format!("{other}\tPioneers\tpioneer\tactive").as_str()));
+
+    let set = db.ok(&[
+        "teams",
+        "set",
+        "--team",
+        &other,
+        "--plan",
+        "hunter",
+        "--subscription",
+        "inactive",
+    ]);
+    assert_eq!(single_line(&set), other);
+    let list = db.ok(&["teams", "list"]);
+    assert!(
+        list.contains(&format!("{other}\tPioneers\thunter\tinactive")),
+        "{list:?}"
+    );
+    db.ok(&["teams", "set", "--team", &other, "--subscription", "active"]);
+    assert!(
+        db.ok(&["teams", "list"])
+            .contains(&format!("{other}\tPioneers\thunter\tactive"))
+    );
+
+    let key = db.ok(&["keys", "create", "--team", &team]);
+    let key = single_line(&key).to_owned();
+    assert_eq!(key.len(), API_KEY_LEN, "{key:?}");
+    assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{key:?}");
+    let named = db.ok(&["keys", "create", "--team", &team, "--name", "zapier"]);
+    assert_eq!(single_line(&named).len(), API_KEY_LEN);
+    assert_ne!(single_line(&named), key);
+
+    let keys = db.ok(&["keys", "list", "--team", &team]);
+    let rows: Vec<Vec<&str>> = keys.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{keys:?}");
+    let cli_key = rows
+        .iter()
+        .find(|row| row[1] == "cli")
+        .expect("the key named cli");
+    assert_eq!(cli_key.len(), 4, "{cli_key:?}");
+    assert!(is_id(cli_key[0]));
+    assert!(
+        cli_key[2].ends_with('Z') && cli_key[2].contains('T'),
+        "{cli_key:?}"
+    );
+    assert_eq!(cli_key[3], "active");
+    assert!(rows.iter().any(|row| row[1] == "zapier"));
+    assert!(
+        !keys.contains(&key),
+        "a key is never shown again after its creation"
+    );
+    assert_eq!(db.ok(&["keys", "list", "--team", &other]), "");
+
+    let key_id = cli_key[0].to_owned();
+    let revoked = db.ok(&["keys", "revoke", "--key-id", &key_id]);
+    assert_eq!(single_line(&revoked), key_id);
+    let keys = db.ok(&["keys", "list", "--team", &team]);
+    assert!(
+        keys.lines()
+            .any(|l| l.starts_with(&key_id) && l.ends_with("\trevoked"))
+    );
+    assert!(
+        keys.lines()
+            .any(|l| l.contains("\tzapier\t") && l.ends_with("\tactive"))
+    );
+
+    // Unknown teams and keys: a clear message and exit code 1.
+    let err = db.fails(&["keys", "create", "--team", "nosuchteam"], 1);
+    assert!(err.contains("no team with id `nosuchteam`"), "{err}");
+    let err = db.fails(&["keys", "list", "--team", "nosuchteam"], 1);
+    assert!(err.contains("nosuchteam"), "{err}");
+    let err = db.fails(
+        &["teams", "set", "--team", "nosuchteam", "--plan", "agency"],
+        1,
+    );
+    assert!(err.contains("no team with id `nosuchteam`"), "{err}");
+    let err = db.fails(&["keys", "revoke", "--key-id", "nosuchkey"], 1);
+    assert!(err.contains("no API key with id `nosuchkey`"), "{err}");
+
+    // Usage errors: clap's message and exit code 2.
+    let err = db.fails(&["teams", "set", "--team", &team], 2);
+    assert!(
+        err.contains("--plan") && err.contains("--subscription"),
+        "{err}"
+    );
+    let err = db.fails(&["teams", "create", "--name", "X", "--plan", "gold"], 2);
+    assert!(
+        err.contains("pioneer") && err.contains("unlimited"),
+        "{err}"
+    );
+    let err = db.fails(&["teams", "create", "--name", "  "], 1);
+    assert!(err.contains("must not be empty"), "{err}");
+}
+
+#[test]
+fn teams_and_keys_on_sqlite() {
+    teams_and_keys_workflow(&TestDb::sqlite());
+}
+
+#[test]
+fn teams_and_keys_on_postgres() {
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+        return;
+    };
+    teams_and_keys_workflow(&db);
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let db = TestDb::sqlite();
+    for _ in 0..2 {
+        let output = db.run(&["migrate"]);
+        assert!(output.status.success());
+        assert!(output.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("up to date"));
+    }
+}
+
+#[test]
+fn help_mentions_every_subcommand() {
+    let db = TestDb::sqlite();
+    let help = db.ok(&["--help"]);
+    assert!(help.contains("Kakiyo API v1"), "{help}");
+    for command in ["serve", "migrate", "teams", "keys"] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(command)),
+            "{command} missing from:\n{help}"
+        );
+    }
+    let teams = db.ok(&["teams", "--help"]);
+    for command in ["create", "list", "set"] {
+        assert!(teams.contains(command), "{teams}");
+    }
+    let keys = db.ok(&["keys", "--help"]);
+    for command in ["create", "list", "revoke"] {
+        assert!(keys.contains(command), "{keys}");
+    }
+}
+
+#[test]
+fn invalid_configuration_names_its_source() {
+    let db = TestDb::sqlite();
+    let output = db
+        .command(&["teams", "list"])
+        .env("OUTBOUND_MAX_BODY_BYTES", "lots")
+        .output()
+        .expect("run outbound");
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("OUTBOUND_MAX_BODY_BYTES") && err.contains("max_body_bytes"),
+        "{err}"
+    );
+
+    let file = db.dir.join("bad.toml");
+    std::fs::write(&file, "log_format = \"xml\"\n").expect("write config file");
+    let file = file.display().to_string();
+    let err = db.fails(&["teams", "list", "--config", &file], 1);
+    assert!(
+        err.contains("bad.toml") && err.contains("log_format"),
+        "{err}"
+    );
+
+    let err = db.fails(&["teams", "list", "--config", "missing.toml"], 1);
+    assert!(err.contains("missing.toml"), "{err}");
+}
+
+#[test]
+fn the_environment_configures_like_the_flags() {
+    let db = TestDb::sqlite();
+    std::fs::write(db.dir.join("custom.toml"), "log_format = \"xml\"\n").expect("write file");
+    let output = db
+        .command(&["teams", "list"])
+        .env("OUTBOUND_CONFIG", "custom.toml")
+        .output()
+        .expect("run outbound");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("custom.toml"));
+
+    // OUTBOUND_DATABASE_URL names the database; an empty value counts as unset.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_outbound"));
+    command
+        .current_dir(&db.dir)
+        .env_remove("OUTBOUND_CONFIG")
+        .env("OUTBOUND_DATABASE_URL", &db.url)
+        .args(["teams", "create", "--name", "Env"]);
+    let output = command.output().expect("run outbound");
+    assert!(output.status.success());
+    assert!(db.ok(&["teams", "list"]).contains("\tEnv\t"));
+    let elsewhere = db.dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("create a directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_outbound"))
+        .current_dir(&elsewhere)
+        .env_remove("OUTBOUND_CONFIG")
+        .env("OUTBOUND_DATABASE_URL", "")
+        .args(["migrate"])
+        .output()
+        .expect("run outbound");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        elsewhere.join("outbound.db").is_file(),
+        "the default database, in the working directory"
+    );
+}
+
+#[test]
+fn the_configuration_file_in_the_working_directory_is_read() {
+    let db = TestDb::sqlite();
+    std::fs::write(db.dir.join("outbound.toml"), "max_body_bytes = 0\n").expect("write file");
+    let err = db.fails(&["teams", "list"], 1);
+    assert!(
+        err.contains("outbound.toml") && err.contains("max_body_bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_on_postgres_requires_a_secret_key() {
+    let mut db = TestDb::sqlite();
+    // The key is checked before connecting, so no server needs to listen at this address.
+    db.url = "postgres://outbound@127.0.0.1:1/outbound".to_owned();
+    let output = db.run(&["serve", "--addr", "127.0.0.1:0"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("OUTBOUND_SECRET_KEY is required with PostgreSQL"),
+        "{err}"
+    );
+}
+
+/// A running `outbound serve`, killed if the test fails before stopping it.
+struct Server {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Server {
+    fn start(db: &TestDb) -> Self {
+        let mut child = db
+            .command(&["serve", "--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start outbound serve");
+        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
+        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a successful exit; returns the rest of stdout.
+    fn stop(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("poll the server") {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within {SHUTDOWN_TIMEOUT:?} of SIGTERM"
+            );
+            thread::sleep(POLL_INTERVAL);
+        };
+        assert!(exit.success(), "the server exited with {exit}");
+        self.stdout.iter().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
+/// Forwards the lines of `stream` to a channel, from a thread of its own.
+fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The rest of the first line of `lines` that starts with `prefix`, waiting up to
+/// [`STARTUP_TIMEOUT`]. Lines before it are discarded.
+fn wait_for_line(lines: &Receiver<String>, prefix: &str) -> String {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => match line.strip_prefix(prefix) {
+                Some(rest) => return rest.to_owned(),
+                None => seen.push(line),
+            },
+            Err(RecvTimeoutError::Timeout) => panic!("no line `{prefix}…` in time; saw {seen:#?}"),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("the stream ended without a line `{prefix}…`; saw {seen:#?}")
+            }
+        }
+    }
+}
+
+/// A raw HTTP/1.1 GET; returns the status code and the body.
+fn http_get(addr: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(HTTP_TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .set_write_timeout(Some(HTTP_TIMEOUT))
+        .expect("set a write timeout");
+    let auth = bearer
+        .map(|key| format!("Authorization: Bearer {key}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn serve_workflow(db: &TestDb) {
+    let server = Server::start(db);
+    let key = wait_for_line(&server.stdout, "API key: ");
+    assert_eq!(key.len(), API_KEY_LEN, "{key:?}");
+    let addr = wait_for_line(&server.stderr, "Listening on http://");
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    assert_ne!(addr, "127.0.0.1:0", "the real bound address is shown");
+
+    let (status, _) = http_get(&addr, "/healthz", None);
+    assert_eq!(status, 200);
+    let (status, body) = http_get(&addr, "/v1/verify", Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("teamId"), "{body}");
+    let (status, _) = http_get(&addr, "/v1/verify", Some(&"x".repeat(API_KEY_LEN)));
+    assert_eq!(status, 401);
+
+    let rest = server.stop();
+    assert!(rest.is_empty(), "nothing else on stdout: {rest:?}");
+
+    // The team from the first start is there; a second start shows no key.
+    let teams = db.ok(&["teams", "list"]);
+    assert!(
+        single_line(&teams).contains("\tdefault\tunlimited\tactive"),
+        "{teams:?}"
+    );
+    let server = Server::start(db);
+    wait_for_line(&server.stderr, "Listening on http://");
+    let stdout = server.stop();
+    assert!(
+        stdout.is_empty(),
+        "a second start prints no key: {stdout:?}"
+    );
+}
+
+#[test]
+fn serve_bootstraps_once_answers_and_stops_on_sigterm() {
+    let db = TestDb::sqlite();
+    serve_workflow(&db);
+    let key_file = db.dir.join("outbound.db.key");
+    assert!(
+        key_file.is_file(),
+        "a master key was generated next to the database"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("key file metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn serve_on_postgres() {
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+        return;
+    };
+    serve_workflow(&db);
+}
+
+#[test]
+fn teams_commands_do_not_touch_the_working_directory() {
+    let db = TestDb::sqlite();
+    db.ok(&["teams", "list"]);
+    let entries: Vec<PathBuf> = std::fs::read_dir(&db.dir)
+        .expect("read the test directory")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| !is_database_file(path))
+        .collect();
+    assert!(entries.is_empty(), "unexpected files: {entries:?}");
+}
+
+fn is_database_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("outbound.db") && !name.ends_with(".key"))
+}
