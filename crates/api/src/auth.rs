@@ -23,7 +23,10 @@ fn bearer_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or(ApiError::MissingApiKey)?;
-    let value = value.to_str().map_err(|_| ApiError::InvalidApiKeyFormat)?.trim();
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidApiKeyFormat)?
+        .trim();
     if value.is_empty() {
         return Err(ApiError::MissingApiKey);
     }
@@ -38,19 +41,33 @@ fn bearer_key(headers: &HeaderMap) -> Result<&str, ApiError> {
 /// Whole seconds, rounded up, for `Retry-After`.
 fn ceil_secs(duration: Duration) -> u64 {
     let secs = duration.as_secs();
-    if duration.subsec_nanos() > 0 { secs + 1 } else { secs }
+    if duration.subsec_nanos() > 0 {
+        secs + 1
+    } else {
+        secs
+    }
 }
 
 fn rate_limit_headers(verdict: &Verdict) -> [(&'static str, HeaderValue); 3] {
     [
         ("x-ratelimit-limit", HeaderValue::from(verdict.limit)),
-        ("x-ratelimit-remaining", HeaderValue::from(verdict.remaining)),
-        ("x-ratelimit-reset", HeaderValue::from(ceil_secs(verdict.reset_after))),
+        (
+            "x-ratelimit-remaining",
+            HeaderValue::from(verdict.remaining),
+        ),
+        (
+            "x-ratelimit-reset",
+            HeaderValue::from(ceil_secs(verdict.reset_after)),
+        ),
     ]
 }
 
 /// Middleware on the `/v1` routes.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let key = match bearer_key(request.headers()) {
         Ok(key) => key,
         Err(error) => return error.into_response(),
@@ -63,10 +80,10 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     if !owner.subscription_active {
         return ApiError::SubscriptionInactive.into_response();
     }
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |m| m.as_str().to_owned(),
+    );
     let bucket = bucket_for(request.method(), &route);
     let verdict = state.limiter.check(&owner.team_id, bucket).await;
     if let Some(verdict) = verdict.filter(|v| !v.allowed) {
@@ -81,7 +98,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         .into_response();
         let headers = response.headers_mut();
         headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        headers.extend(rate_limit_headers(&verdict).map(|(k, v)| (header::HeaderName::from_static(k), v)));
+        headers.extend(
+            rate_limit_headers(&verdict).map(|(k, v)| (header::HeaderName::from_static(k), v)),
+        );
         return response;
     }
     request.extensions_mut().insert(Tenant {
@@ -90,9 +109,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     });
     let mut response = next.run(request).await;
     if let Some(verdict) = verdict {
-        response
-            .headers_mut()
-            .extend(rate_limit_headers(&verdict).map(|(k, v)| (header::HeaderName::from_static(k), v)));
+        response.headers_mut().extend(
+            rate_limit_headers(&verdict).map(|(k, v)| (header::HeaderName::from_static(k), v)),
+        );
     }
     response
 }
@@ -112,10 +131,22 @@ mod tests {
         let key = "a".repeat(40);
         assert_eq!(bearer_key(&headers(&format!("Bearer {key}"))).unwrap(), key);
         assert_eq!(bearer_key(&headers(&format!("bearer {key}"))).unwrap(), key);
-        assert!(matches!(bearer_key(&HeaderMap::new()), Err(ApiError::MissingApiKey)));
-        assert!(matches!(bearer_key(&headers(&key)), Err(ApiError::InvalidApiKeyFormat)));
-        assert!(matches!(bearer_key(&headers(&format!("Basic {key}"))), Err(ApiError::InvalidApiKeyFormat)));
-        assert!(matches!(bearer_key(&headers("Bearer short")), Err(ApiError::InvalidApiKeyFormat)));
+        assert!(matches!(
+            bearer_key(&HeaderMap::new()),
+            Err(ApiError::MissingApiKey)
+        ));
+        assert!(matches!(
+            bearer_key(&headers(&key)),
+            Err(ApiError::InvalidApiKeyFormat)
+        ));
+        assert!(matches!(
+            bearer_key(&headers(&format!("Basic {key}"))),
+            Err(ApiError::InvalidApiKeyFormat)
+        ));
+        assert!(matches!(
+            bearer_key(&headers("Bearer short")),
+            Err(ApiError::InvalidApiKeyFormat)
+        ));
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct ModelCatalog {
 impl ModelCatalog {
     /// `models` in the order they are listed; `configured_providers` are the names of the
     /// providers that have their connection settings.
-    pub fn new(models: Vec<ModelSpec>, configured_providers: impl IntoIterator<Item = String>) -> Self {
+    pub fn new(
+        models: Vec<ModelSpec>,
+        configured_providers: impl IntoIterator<Item = String>,
+    ) -> Self {
         Self {
             models,
             configured_providers: configured_providers.into_iter().collect(),

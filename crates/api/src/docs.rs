@@ -50,7 +50,9 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value) {
         let _ = write!(out, "<p>{}</p>", escape(description));
     }
     if let Some(params) = op.get("parameters").and_then(Value::as_array) {
-        out.push_str("<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>");
+        out.push_str(
+            "<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>",
+        );
         for p in params {
             let _ = write!(
                 out,
@@ -64,7 +66,11 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value) {
         out.push_str("</table>");
     }
     if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
-        let _ = write!(out, "<p>Body: <code>{}</code></p>", escape(&schema_label(schema)));
+        let _ = write!(
+            out,
+            "<p>Body: <code>{}</code></p>",
+            escape(&schema_label(schema))
+        );
     }
     if let Some(responses) = op.get("responses").and_then(Value::as_object) {
         out.push_str("<table><tr><th>status</th><th>meaning</th><th>body</th></tr>");
@@ -99,7 +105,10 @@ pub fn render(document: &OpenApi) -> String {
         escape(str_of(&doc["info"], "title")),
         escape(str_of(&doc["info"], "description")),
     );
-    let tags: Vec<&Value> = doc["tags"].as_array().map(|t| t.iter().collect()).unwrap_or_default();
+    let tags: Vec<&Value> = doc["tags"]
+        .as_array()
+        .map(|t| t.iter().collect())
+        .unwrap_or_default();
     out.push_str("<nav>");
     for tag in &tags {
         let name = escape(str_of(tag, "name"));

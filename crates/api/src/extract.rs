@@ -5,12 +5,14 @@
 //! - [`ApiQuery`] does the same for query strings.
 //! - [`Tenant`] is the authenticated team, put in place by the auth middleware.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use outbound_core::plan::Plan;
 use serde::de::DeserializeOwned;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::time::Duration;
 
 use crate::error::ApiError;
 
@@ -25,33 +27,66 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let limit = request
             .extensions()
             .get::<BodyLimit>()
-            .map_or(usize::MAX, |limit| limit.0);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(limit)
-                } else {
-                    ApiError::InvalidRequest("The request body could not be read".to_owned())
-                }
-            })?;
+            .map_or(crate::DEFAULT_MAX_BODY_BYTES, |limit| limit.0);
+        let bytes = read_limited(request.into_body(), limit).await?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
             &bytes
         };
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|error| deserialize_error(&error.path().to_string(), &error.inner().to_string()))?;
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            deserialize_error(&error.path().to_string(), &error.inner().to_string())
+        })?;
         deserializer
             .end()
             .map_err(|error| ApiError::field("body", strip_position(&error.to_string())))?;
         Ok(ApiJson(value))
     }
+}
+
+/// After a body over the limit, at most this much more of it is read and dropped, for at most
+/// [`DRAIN_TIME`], so that the client finishes sending and reads our 413: closing a connection
+/// with unread data resets it, and the client sees the reset instead of the answer.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// The whole body, or 413 `payload_too_large` when it is longer than `limit`.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|_| {
+            ApiError::InvalidRequest("The request body could not be read".to_owned())
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if bytes.len() + data.len() > limit {
+            drain(body).await;
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok(bytes)
+}
+
+/// Reads and drops the rest of `body`, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain(mut body: Body) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            let len = frame.data_ref().map_or(0, Bytes::len);
+            if len >= left {
+                break;
+            }
+            left -= len;
+        }
+    })
+    .await;
 }
 
 /// The body size limit in force, so that a 413 can say it.
@@ -75,7 +110,9 @@ where
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
-            .map_err(|error| deserialize_error(&error.path().to_string(), &error.inner().to_string()))
+            .map_err(|error| {
+                deserialize_error(&error.path().to_string(), &error.inner().to_string())
+            })
     }
 }
 
@@ -85,7 +122,18 @@ fn deserialize_error(path: &str, message: &str) -> ApiError {
     let field = if path.is_empty() || path == "." {
         quoted_name(&message).unwrap_or_else(|| "body".to_owned())
     } else if message.starts_with("missing field") || message.starts_with("unknown field") {
-        quoted_name(&message).map_or_else(|| path.to_owned(), |name| format!("{path}.{name}"))
+        // The path of a missing field ends at its parent; that of an unknown one at the field.
+        quoted_name(&message).map_or_else(
+            || path.to_owned(),
+            |name| {
+                let at_field = path == name || path.ends_with(&format!(".{name}"));
+                if message.starts_with("unknown field") && at_field {
+                    path.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            },
+        )
     } else {
         path.to_owned()
     };
@@ -139,13 +187,48 @@ mod tests {
 
     #[test]
     fn names_fields_of_serde_errors() {
-        assert_eq!(field_of(deserialize_error(".", "missing field `name` at line 1 column 2")), "name");
-        assert_eq!(field_of(deserialize_error("limits", "missing field `messagesMax`")), "limits.messagesMax");
         assert_eq!(
-            field_of(deserialize_error("workingHours.start", "invalid type: integer `5`, expected a string")),
+            field_of(deserialize_error(
+                ".",
+                "missing field `name` at line 1 column 2"
+            )),
+            "name"
+        );
+        assert_eq!(
+            field_of(deserialize_error("limits", "missing field `messagesMax`")),
+            "limits.messagesMax"
+        );
+        assert_eq!(
+            field_of(deserialize_error(
+                "workingHours.start",
+                "invalid type: integer `5`, expected a string"
+            )),
             "workingHours.start"
         );
-        assert_eq!(field_of(deserialize_error(".", "unknown field `content`, expected one of `context`")), "content");
-        assert_eq!(field_of(deserialize_error(".", "expected value at line 1 column 1")), "body");
+        assert_eq!(
+            field_of(deserialize_error(
+                ".",
+                "unknown field `content`, expected one of `context`"
+            )),
+            "content"
+        );
+        assert_eq!(
+            field_of(deserialize_error(
+                "content",
+                "unknown field `content`, expected `context`"
+            )),
+            "content"
+        );
+        assert_eq!(
+            field_of(deserialize_error(
+                "followUps[0].extra",
+                "unknown field `extra`, expected `prompt`"
+            )),
+            "followUps[0].extra"
+        );
+        assert_eq!(
+            field_of(deserialize_error(".", "expected value at line 1 column 1")),
+            "body"
+        );
     }
 }

@@ -7,10 +7,10 @@
 //! minute.
 
 use axum::http::Method;
+use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
-use governor::Quota;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -260,9 +260,15 @@ mod tests {
         assert_eq!(bucket_for(&get, "/v1/agents"), Bucket::Medium);
         assert_eq!(bucket_for(&get, "/v1/prospects/search"), Bucket::Low);
         assert_eq!(bucket_for(&Method::POST, "/v1/agents"), Bucket::Low);
-        assert_eq!(bucket_for(&Method::PATCH, "/v1/prospects/{chatId}/custom-data"), Bucket::Low);
+        assert_eq!(
+            bucket_for(&Method::PATCH, "/v1/prospects/{chatId}/custom-data"),
+            Bucket::Low
+        );
         assert_eq!(bucket_for(&get, "/v1/dnc/check"), Bucket::DncRead);
-        assert_eq!(bucket_for(&Method::DELETE, "/v1/dnc/{id}"), Bucket::DncWrite);
+        assert_eq!(
+            bucket_for(&Method::DELETE, "/v1/dnc/{id}"),
+            Bucket::DncWrite
+        );
         assert_eq!(bucket_for(&Method::POST, "/v1/dnc/batch"), Bucket::DncBatch);
     }
 

@@ -214,7 +214,11 @@ pub fn parse_clock_time(value: &str) -> Option<u16> {
     if hours.is_empty() || hours.len() > 2 || minutes.len() != 2 {
         return None;
     }
-    if !hours.bytes().chain(minutes.bytes()).all(|c| c.is_ascii_digit()) {
+    if !hours
+        .bytes()
+        .chain(minutes.bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let hours: u16 = hours.parse().ok()?;
@@ -253,8 +257,16 @@ impl Limits {
     /// Records every out-of-range value and every min above its max.
     pub fn validate(&self, problems: &mut Problems) {
         let checks = [
-            ("limits.invitationsMin", self.invitations_min, INVITATIONS_MIN_RANGE),
-            ("limits.invitationsMax", self.invitations_max, INVITATIONS_MAX_RANGE),
+            (
+                "limits.invitationsMin",
+                self.invitations_min,
+                INVITATIONS_MIN_RANGE,
+            ),
+            (
+                "limits.invitationsMax",
+                self.invitations_max,
+                INVITATIONS_MAX_RANGE,
+            ),
             ("limits.messagesMin", self.messages_min, MESSAGES_MIN_RANGE),
             ("limits.messagesMax", self.messages_max, MESSAGES_MAX_RANGE),
         ];
@@ -282,7 +294,11 @@ impl Limits {
         use rand::Rng;
         let mut rng = rand::rng();
         let draw = |rng: &mut rand::rngs::ThreadRng, min: i64, max: i64| {
-            if min >= max { min } else { rng.random_range(min..=max) }
+            if min >= max {
+                min
+            } else {
+                rng.random_range(min..=max)
+            }
         };
         (
             draw(&mut rng, self.invitations_min, self.invitations_max),
@@ -324,7 +340,14 @@ mod tests {
             (S::Disabled, E::Relaunch, S::SetupNeeded),
         ];
         for status in S::ALL {
-            for event in [E::Setup, E::LoginSucceeded, E::LoginNeedsAction, E::Pause, E::Resume, E::Relaunch] {
+            for event in [
+                E::Setup,
+                E::LoginSucceeded,
+                E::LoginNeedsAction,
+                E::Pause,
+                E::Resume,
+                E::Relaunch,
+            ] {
                 let expected = allowed
                     .iter()
                     .find(|(from, on, _)| *from == status && *on == event)
@@ -377,17 +400,27 @@ mod tests {
             message: "Enter the code".into(),
             severity: Severity::Warning,
         };
-        assert_eq!(next_status(S::Paused, &[alert], E::Resume), Err(Refusal::HasAlerts));
+        assert_eq!(
+            next_status(S::Paused, &[alert], E::Resume),
+            Err(Refusal::HasAlerts)
+        );
         assert_eq!(next_status(S::Paused, &[], E::Resume), Ok(S::Running));
         assert_eq!(
             next_status(S::SetupNeeded, &[], E::Resume),
-            Err(Refusal::InvalidTransition(InvalidTransition { current: S::SetupNeeded }))
+            Err(Refusal::InvalidTransition(InvalidTransition {
+                current: S::SetupNeeded
+            }))
         );
     }
 
     #[test]
     fn targets_stay_inside_the_ranges() {
-        let limits = Limits { invitations_min: 5, invitations_max: 7, messages_min: 9, messages_max: 9 };
+        let limits = Limits {
+            invitations_min: 5,
+            invitations_max: 7,
+            messages_min: 9,
+            messages_max: 9,
+        };
         for _ in 0..100 {
             let (invitations, messages) = limits.draw_targets();
             assert!((5..=7).contains(&invitations));
@@ -423,10 +456,19 @@ mod tests {
         Limits::default().validate(&mut problems);
         assert!(problems.is_empty());
         let mut problems = Problems::new();
-        Limits { invitations_min: 30, invitations_max: 20, messages_min: 0, messages_max: 501 }
-            .validate(&mut problems);
-        let fields: Vec<String> =
-            problems.into_result().unwrap_err().into_iter().map(|p| p.field).collect();
+        Limits {
+            invitations_min: 30,
+            invitations_max: 20,
+            messages_min: 0,
+            messages_max: 501,
+        }
+        .validate(&mut problems);
+        let fields: Vec<String> = problems
+            .into_result()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
         assert!(fields.contains(&"limits.invitationsMin".to_owned()));
         assert!(fields.contains(&"limits.messagesMin".to_owned()));
         assert!(fields.contains(&"limits.messagesMax".to_owned()));

@@ -198,10 +198,22 @@ mod tests {
 
     #[test]
     fn legacy_types_map_to_messages() {
-        assert_eq!(PromptType::from_request("message"), Some(PromptType::Messages));
-        assert_eq!(PromptType::from_request("invitation"), Some(PromptType::Messages));
-        assert_eq!(PromptType::from_request("Messages"), Some(PromptType::Messages));
-        assert_eq!(PromptType::from_request("Comment"), Some(PromptType::Comment));
+        assert_eq!(
+            PromptType::from_request("message"),
+            Some(PromptType::Messages)
+        );
+        assert_eq!(
+            PromptType::from_request("invitation"),
+            Some(PromptType::Messages)
+        );
+        assert_eq!(
+            PromptType::from_request("Messages"),
+            Some(PromptType::Messages)
+        );
+        assert_eq!(
+            PromptType::from_request("Comment"),
+            Some(PromptType::Comment)
+        );
         assert_eq!(PromptType::from_request("messages"), None);
     }
 
@@ -210,11 +222,22 @@ mod tests {
         let sections = PromptSections {
             context: "Sell {{ offeringDescription }} to {{prospectDescription}}".into(),
             first_message: "Hi {{prospectName}}".into(),
-            follow_ups: vec![FollowUp { prompt: "About {{goal}}".into(), delay: 3 }],
+            follow_ups: vec![FollowUp {
+                prompt: "About {{goal}}".into(),
+                delay: 3,
+            }],
             ..PromptSections::default()
         };
         let vars: Vec<String> = sections.variables().into_iter().collect();
-        assert_eq!(vars, ["goal", "offeringDescription", "prospectDescription", "prospectName"]);
+        assert_eq!(
+            vars,
+            [
+                "goal",
+                "offeringDescription",
+                "prospectDescription",
+                "prospectName"
+            ]
+        );
         assert!(sections.missing_mandatory_variables().is_empty());
         assert_eq!(template_variables("{{ unclosed"), Vec::<String>::new());
         assert_eq!(template_variables("{{two words}}"), Vec::<String>::new());
@@ -230,7 +253,10 @@ mod tests {
         let merged = stored
             .merged(
                 PromptType::Messages,
-                SectionsPatch { context: Some("new".into()), ..SectionsPatch::default() },
+                SectionsPatch {
+                    context: Some("new".into()),
+                    ..SectionsPatch::default()
+                },
             )
             .unwrap();
         assert_eq!(merged.context, "new");
@@ -241,22 +267,43 @@ mod tests {
     #[test]
     fn follow_up_rules() {
         let stored = PromptSections::default();
-        let too_many = vec![FollowUp { prompt: "x".into(), delay: 3 }; 4];
-        let patch = SectionsPatch { follow_ups: Some(too_many), ..SectionsPatch::default() };
+        let too_many = vec![
+            FollowUp {
+                prompt: "x".into(),
+                delay: 3
+            };
+            4
+        ];
+        let patch = SectionsPatch {
+            follow_ups: Some(too_many),
+            ..SectionsPatch::default()
+        };
         assert!(stored.merged(PromptType::Messages, patch).is_err());
         for delay in [0, 31, -1] {
             let patch = SectionsPatch {
-                follow_ups: Some(vec![FollowUp { prompt: "x".into(), delay }]),
+                follow_ups: Some(vec![FollowUp {
+                    prompt: "x".into(),
+                    delay,
+                }]),
                 ..SectionsPatch::default()
             };
-            assert!(stored.merged(PromptType::Messages, patch).is_err(), "delay {delay}");
+            assert!(
+                stored.merged(PromptType::Messages, patch).is_err(),
+                "delay {delay}"
+            );
         }
         for delay in [1, 30] {
             let patch = SectionsPatch {
-                follow_ups: Some(vec![FollowUp { prompt: "x".into(), delay }]),
+                follow_ups: Some(vec![FollowUp {
+                    prompt: "x".into(),
+                    delay,
+                }]),
                 ..SectionsPatch::default()
             };
-            assert!(stored.merged(PromptType::Messages, patch).is_ok(), "delay {delay}");
+            assert!(
+                stored.merged(PromptType::Messages, patch).is_ok(),
+                "delay {delay}"
+            );
         }
     }
 
@@ -279,8 +326,19 @@ mod tests {
 
     #[test]
     fn comment_section_only_on_comment_prompts() {
-        let patch = SectionsPatch { comment: Some("Nice post".into()), ..SectionsPatch::default() };
-        assert!(PromptSections::default().merged(PromptType::Messages, patch.clone()).is_err());
-        assert!(PromptSections::default().merged(PromptType::Comment, patch).is_ok());
+        let patch = SectionsPatch {
+            comment: Some("Nice post".into()),
+            ..SectionsPatch::default()
+        };
+        assert!(
+            PromptSections::default()
+                .merged(PromptType::Messages, patch.clone())
+                .is_err()
+        );
+        assert!(
+            PromptSections::default()
+                .merged(PromptType::Comment, patch)
+                .is_ok()
+        );
     }
 }

@@ -54,7 +54,11 @@ impl Problems {
 
     /// `Ok(())` when nothing was recorded, else every problem.
     pub fn into_result(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 }
 

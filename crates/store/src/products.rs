@@ -58,7 +58,10 @@ macro_rules! impl_product_store {
                             .fetch_one(&mut *tx)
                             .await?;
                     if count >= i64::from(limit) {
-                        return Err(StoreError::QuotaReached { what: "products", limit });
+                        return Err(StoreError::QuotaReached {
+                            what: "products",
+                            limit,
+                        });
                     }
                 }
                 let product = Product {

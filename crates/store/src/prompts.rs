@@ -32,7 +32,12 @@ pub trait PromptStore {
     async fn get_prompt(&self, team: &str, id: &str) -> StoreResult<Prompt>;
     /// Merges `patch` into the stored sections; [`StoreError::Invalid`] when the result breaks
     /// a rule of [`PromptSections::merged`].
-    async fn update_prompt(&self, team: &str, id: &str, patch: SectionsPatch) -> StoreResult<Prompt>;
+    async fn update_prompt(
+        &self,
+        team: &str,
+        id: &str,
+        patch: SectionsPatch,
+    ) -> StoreResult<Prompt>;
 }
 
 #[derive(sqlx::FromRow)]

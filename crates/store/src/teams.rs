@@ -56,7 +56,12 @@ pub trait TeamStore {
         key_name: &str,
         key_hash: &str,
     ) -> StoreResult<Option<Team>>;
-    async fn create_api_key(&self, team: &str, name: &str, key_hash: &str) -> StoreResult<ApiKeyInfo>;
+    async fn create_api_key(
+        &self,
+        team: &str,
+        name: &str,
+        key_hash: &str,
+    ) -> StoreResult<ApiKeyInfo>;
     async fn list_api_keys(&self, team: &str) -> StoreResult<Vec<ApiKeyInfo>>;
     async fn revoke_api_key(&self, key_id: &str) -> StoreResult<ApiKeyInfo>;
     /// The owner of the live (not revoked) key with this hash.
@@ -116,8 +121,7 @@ struct OwnerRow {
 
 const SELECT_TEAM: &str =
     "SELECT id, name, plan, subscription_active, created_at FROM teams WHERE id = $1";
-const INSERT_TEAM: &str =
-    "INSERT INTO teams (id, name, plan, subscription_active, created_at) VALUES ($1, $2, $3, TRUE, $4)";
+const INSERT_TEAM: &str = "INSERT INTO teams (id, name, plan, subscription_active, created_at) VALUES ($1, $2, $3, TRUE, $4)";
 const INSERT_KEY: &str =
     "INSERT INTO api_keys (id, team_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
 const SELECT_KEY: &str =
@@ -242,10 +246,11 @@ macro_rules! impl_team_store {
                 key_hash: &str,
             ) -> StoreResult<ApiKeyInfo> {
                 let mut tx = self.begin_write().await?;
-                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM teams WHERE id = $1")
-                    .bind(team)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM teams WHERE id = $1")
+                        .bind(team)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if exists.is_none() {
                     return Err(StoreError::NotFound);
                 }

@@ -109,8 +109,14 @@ impl From<Agent> for AgentDetails {
             },
             limits: a.limits,
             settings: vec![
-                SettingView { key: "skipInNetwork", value: a.settings.skip_in_network },
-                SettingView { key: "invitationsOnly", value: a.settings.invitations_only },
+                SettingView {
+                    key: "skipInNetwork",
+                    value: a.settings.skip_in_network,
+                },
+                SettingView {
+                    key: "invitationsOnly",
+                    value: a.settings.invitations_only,
+                },
             ],
         }
     }
@@ -318,10 +324,26 @@ fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
     });
     let limits = body.limits.map(|limits| {
         let ranges = [
-            ("limits.invitationsMin", limits.invitations_min, INVITATIONS_MIN_RANGE),
-            ("limits.invitationsMax", limits.invitations_max, INVITATIONS_MAX_RANGE),
-            ("limits.messagesMin", limits.messages_min, MESSAGES_MIN_RANGE),
-            ("limits.messagesMax", limits.messages_max, MESSAGES_MAX_RANGE),
+            (
+                "limits.invitationsMin",
+                limits.invitations_min,
+                INVITATIONS_MIN_RANGE,
+            ),
+            (
+                "limits.invitationsMax",
+                limits.invitations_max,
+                INVITATIONS_MAX_RANGE,
+            ),
+            (
+                "limits.messagesMin",
+                limits.messages_min,
+                MESSAGES_MIN_RANGE,
+            ),
+            (
+                "limits.messagesMax",
+                limits.messages_max,
+                MESSAGES_MAX_RANGE,
+            ),
         ];
         for (field, value, (min, max)) in ranges {
             if let Some(value) = value {
@@ -419,7 +441,12 @@ pub async fn setup_agent(
     if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
         problems.add("login", "The login must be a valid email address");
     }
-    problems.check_len("password", &body.password, MIN_PASSWORD_LEN, MAX_CREDENTIAL_LEN);
+    problems.check_len(
+        "password",
+        &body.password,
+        MIN_PASSWORD_LEN,
+        MAX_CREDENTIAL_LEN,
+    );
     let country = body.country.trim();
     if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
         problems.add("country", "The country must be a two-letter code");
@@ -454,7 +481,14 @@ pub async fn pause_agent(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Message>> {
-    transition(&state, &tenant, &id, AgentEvent::Pause, AgentChange::Nothing).await?;
+    transition(
+        &state,
+        &tenant,
+        &id,
+        AgentEvent::Pause,
+        AgentChange::Nothing,
+    )
+    .await?;
     Ok(Json(Message {
         message: "Agent paused successfully",
     }))
@@ -478,7 +512,14 @@ pub async fn resume_agent(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Message>> {
-    transition(&state, &tenant, &id, AgentEvent::Resume, AgentChange::Nothing).await?;
+    transition(
+        &state,
+        &tenant,
+        &id,
+        AgentEvent::Resume,
+        AgentChange::Nothing,
+    )
+    .await?;
     Ok(Json(Message {
         message: "Agent resumed successfully",
     }))
@@ -530,7 +571,14 @@ pub async fn relaunch_agent(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RelaunchResponse>> {
-    let agent = transition(&state, &tenant, &id, AgentEvent::Relaunch, AgentChange::Reset).await?;
+    let agent = transition(
+        &state,
+        &tenant,
+        &id,
+        AgentEvent::Relaunch,
+        AgentChange::Reset,
+    )
+    .await?;
     Ok(Json(RelaunchResponse {
         message: "Agent relaunched successfully",
         status: agent.status,

@@ -100,7 +100,10 @@ pub struct CheckResult {
 
 /// The documented body; parsed leniently as JSON to give the documented `invalid_request`.
 #[derive(Debug, ToSchema)]
-#[expect(dead_code, reason = "schema of the request body; the handler reads it as JSON")]
+#[expect(
+    dead_code,
+    reason = "schema of the request body; the handler reads it as JSON"
+)]
 pub struct AddRequest {
     /// A LinkedIn profile URL in any usual spelling.
     url: String,
@@ -108,7 +111,10 @@ pub struct AddRequest {
 
 /// The documented body; parsed leniently as JSON to give the documented `invalid_request`.
 #[derive(Debug, ToSchema)]
-#[expect(dead_code, reason = "schema of the request body; the handler reads it as JSON")]
+#[expect(
+    dead_code,
+    reason = "schema of the request body; the handler reads it as JSON"
+)]
 pub struct BatchRequest {
     /// At least one `{url}`.
     entries: Vec<AddRequest>,
@@ -293,8 +299,10 @@ pub async fn add_dnc_batch(
         .iter()
         .map(|entry| url_field(entry, "Each entry must have a url field"))
         .collect::<ApiResult<_>>()?;
-    let normalised: Vec<Option<String>> =
-        inputs.iter().map(|url| normalize_linkedin_url(url)).collect();
+    let normalised: Vec<Option<String>> = inputs
+        .iter()
+        .map(|url| normalize_linkedin_url(url))
+        .collect();
     let valid: Vec<String> = normalised.iter().flatten().cloned().collect();
     let mut outcomes = state
         .store

@@ -18,5 +18,7 @@ pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         tracing::warn!(%error, "readiness check failed");
         ApiError::NotReady
     })?;
-    Ok(Json(json!({ "status": "ready", "database": state.store.backend() })))
+    Ok(Json(
+        json!({ "status": "ready", "database": state.store.backend() }),
+    ))
 }

@@ -71,7 +71,11 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(prompts::list_prompts, prompts::create_prompt))
         .routes(routes!(prompts::get_prompt, prompts::update_prompt))
         .routes(routes!(agents::list_agents, agents::create_agent))
-        .routes(routes!(agents::get_agent, agents::update_agent, agents::delete_agent))
+        .routes(routes!(
+            agents::get_agent,
+            agents::update_agent,
+            agents::delete_agent
+        ))
         .routes(routes!(agents::setup_agent))
         .routes(routes!(agents::pause_agent))
         .routes(routes!(agents::resume_agent))
@@ -90,7 +94,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application with its layers.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (v1, document) = v1_routes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .split_for_parts();
     let document_json = Arc::new(document.to_pretty_json().unwrap_or_default());
     let reference_page = Arc::new(docs::render(&document));
@@ -101,7 +108,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/openapi.json",
             get(move || {
                 let json = Arc::clone(&document_json);
-                async move { ([(header::CONTENT_TYPE, "application/json")], json.as_str().to_owned()) }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json.as_str().to_owned(),
+                    )
+                }
             }),
         )
         .route(
@@ -116,9 +128,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(Extension(BodyLimit(max_body_bytes)))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            ApiError::Internal("a handler panicked".to_owned()).into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal("a handler panicked".to_owned()).into_response()
+            },
+        ))
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }

@@ -84,7 +84,10 @@ pub struct PromptDetails {
 impl From<Prompt> for PromptDetails {
     fn from(p: Prompt) -> Self {
         let guidelines = Guidelines {
-            mandatory_variables: MANDATORY_VARIABLES.iter().map(|v| (*v).to_owned()).collect(),
+            mandatory_variables: MANDATORY_VARIABLES
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
             missing_variables: p
                 .sections
                 .missing_mandatory_variables()
@@ -261,7 +264,10 @@ pub async fn update_prompt(
         comment: body.comment,
     };
     if patch == SectionsPatch::default() {
-        return Err(ApiError::field("body", "At least one section must be given"));
+        return Err(ApiError::field(
+            "body",
+            "At least one section must be given",
+        ));
     }
     let prompt = state
         .store

@@ -1,7 +1,6 @@
 //! Authentication: the four documented 401/403 codes, and revocation taking effect at once.
 
 use crate::both_backends;
-use crate::common::TestApp;
 use outbound_store::teams::TeamChanges;
 use reqwest::Method;
 

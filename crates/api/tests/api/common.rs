@@ -27,20 +27,20 @@ pub enum Backend {
 #[macro_export]
 macro_rules! both_backends {
     ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$meta])*
+        async fn $name($app: $crate::common::TestApp) $body
+
         mod $name {
-            pub use super::*;
-
-            async fn run($app: $crate::common::TestApp) $body
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await;
+                super::$name($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await)
+                    .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(app) = $crate::common::TestApp::spawn_postgres().await {
-                    run(app).await;
+                    super::$name(app).await;
                 }
             }
         }
@@ -71,16 +71,35 @@ impl Reply {
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         &self.body
     }
 
     /// Asserts an error status and code.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.error_code(), code, "unexpected error code; body: {}", self.body);
-        assert!(self.body["message"].is_string(), "error without message: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.error_code(),
+            code,
+            "unexpected error code; body: {}",
+            self.body
+        );
+        assert!(
+            self.body["message"].is_string(),
+            "error without message: {}",
+            self.body
+        );
     }
 }
 
@@ -93,6 +112,34 @@ pub struct TestApp {
     /// The first team (plan `unlimited`).
     pub team: TeamKey,
     _tempdir: Option<TempDir>,
+    _database: Option<PostgresDatabase>,
+}
+
+/// A PostgreSQL test database, dropped (with its connections) when the test ends.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 /// A directory removed when dropped.
@@ -123,6 +170,7 @@ impl TestApp {
 
     /// A server with the given rate limits; `None` for PostgreSQL without a configured server.
     pub async fn spawn_with(backend: Backend, limits: RateLimits) -> Option<TestApp> {
+        let mut database = None;
         let (url, tempdir) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("outbound-test-{}", unique_name()));
@@ -135,7 +183,13 @@ impl TestApp {
                     eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
                     return None;
                 };
-                (fresh_postgres_database(&admin).await, None)
+                let name = format!("outbound_test_{}", unique_name());
+                let url = fresh_postgres_database(&admin, &name).await;
+                database = Some(PostgresDatabase {
+                    admin_url: admin,
+                    name,
+                });
+                (url, None)
             }
         };
         let store = outbound_store::connect(&url).await.expect("connect store");
@@ -145,8 +199,8 @@ impl TestApp {
             max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
             models: ModelCatalog::new(default_catalogue(), ["openai".to_owned()]),
         };
-        let secrets = SecretBox::from_encoded_key(&SecretBox::generate_encoded_key())
-            .expect("secret key");
+        let secrets =
+            SecretBox::from_encoded_key(&SecretBox::generate_encoded_key()).expect("secret key");
         let app = outbound_api::app(Arc::clone(&store), secrets, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -165,6 +219,7 @@ impl TestApp {
                 key: String::new(),
             },
             _tempdir: tempdir,
+            _database: database,
         };
         test_app.team = test_app.new_team(Plan::Unlimited).await;
         Some(test_app)
@@ -194,7 +249,13 @@ impl TestApp {
     }
 
     /// Sends a request with `key` (none when `None`) and an optional JSON body.
-    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             request = request.bearer_auth(key);
@@ -207,7 +268,13 @@ impl TestApp {
     }
 
     /// Sends raw bytes as the body.
-    pub async fn send_raw(&self, method: Method, path: &str, key: &str, body: impl Into<reqwest::Body>) -> Reply {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -229,7 +296,11 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Reply {
@@ -260,8 +331,7 @@ impl TestApp {
 }
 
 /// Creates an empty database on the server at `admin_url` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str) -> String {
-    let name = format!("outbound_test_{}", unique_name());
+async fn fresh_postgres_database(admin_url: &str, name: &str) -> String {
     let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
         .expect("connect to the PostgreSQL test server");
