@@ -78,7 +78,9 @@ impl AgentStatus {
         let next = match (self, event) {
             (S::SetupNeeded | S::AuthNeeded | S::AuthInProgress, E::Setup) => S::AuthInProgress,
             (S::AuthInProgress, E::LoginSucceeded) => S::Running,
-            (S::AuthInProgress | S::Running | S::Paused, E::LoginNeedsAction) => S::AuthNeeded,
+            (S::AuthInProgress | S::AuthNeeded | S::Running | S::Paused, E::LoginNeedsAction) => {
+                S::AuthNeeded
+            }
             (S::Running | S::Paused, E::Pause) => S::Paused,
             (S::Paused | S::Running, E::Resume) => S::Running,
             (S::Ended, E::Disable) => return Err(InvalidTransition { current: self }),
@@ -330,6 +332,7 @@ mod tests {
             (S::AuthInProgress, E::Setup, S::AuthInProgress),
             (S::AuthInProgress, E::LoginSucceeded, S::Running),
             (S::AuthInProgress, E::LoginNeedsAction, S::AuthNeeded),
+            (S::AuthNeeded, E::LoginNeedsAction, S::AuthNeeded),
             (S::Running, E::LoginNeedsAction, S::AuthNeeded),
             (S::Paused, E::LoginNeedsAction, S::AuthNeeded),
             (S::Running, E::Pause, S::Paused),

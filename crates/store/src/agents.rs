@@ -82,6 +82,8 @@ pub enum AgentChange {
     },
     /// `relaunch`: forget credentials, alerts and schedule.
     Reset,
+    /// Something needs the user (a verification code, new credentials): add an alert.
+    RaiseAlert(Alert),
 }
 
 #[async_trait::async_trait]
@@ -407,6 +409,7 @@ macro_rules! impl_agent_store {
                     next_status(agent.status, &agent.alerts, event).map_err(refusal_to_error)?;
                 match change {
                     AgentChange::Nothing => {}
+                    AgentChange::RaiseAlert(alert) => agent.alerts.push(alert),
                     AgentChange::Credentials { login, country, password_sealed } => {
                         agent.name = login.clone();
                         agent.login = Some(login);

@@ -3,30 +3,18 @@
 //! the status actions with their `invalid_status` refusals, delete, relaunch, and team isolation.
 //!
 //! Events the API cannot cause (login results, disabling, ending) are applied through the store.
-//! The store offers no way to add an alert, so "resume is refused while alerts are active" is
-//! covered by the unit tests of `outbound_core::agent` only.
+//! Alerts are raised through the store too, as the engine does when LinkedIn asks for a code.
 
 use crate::both_backends;
+use crate::common::keys;
 use crate::common::{Reply, TestApp};
-use outbound_core::agent::AgentEvent;
+use outbound_core::agent::{AgentEvent, Alert, Severity};
 use outbound_core::plan::Plan;
 use outbound_store::agents::AgentChange;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Sup3r-Secret-Passw0rd";
-
-/// The sorted keys of a JSON object.
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
 
 /// Asserts a 400 `validation_error` whose first detail names `field`.
 #[track_caller]
@@ -553,6 +541,38 @@ both_backends!(
         assert_eq!(status(&app, &id).await, "auth_needed");
         assert_invalid_status(&app.post_empty(app.key(), &resume).await, "auth_needed");
         assert_invalid_status(&app.post_empty(app.key(), &pause).await, "auth_needed");
+
+        // An alert: resume is refused with its own code, and the alert shows in the details.
+        let alert = Alert {
+            kind: "auth".to_owned(),
+            sub_type: "2fa_required".to_owned(),
+            message: "Enter the LinkedIn verification code".to_owned(),
+            severity: Severity::Warning,
+        };
+        app.store
+            .transition_agent(
+                &app.team.team_id,
+                &id,
+                AgentEvent::LoginNeedsAction,
+                AgentChange::RaiseAlert(alert),
+            )
+            .await
+            .expect("raise an alert");
+        app.post_empty(app.key(), &resume)
+            .await
+            .expect_error(400, "agent_has_alerts");
+        assert_eq!(
+            details(&app, app.key(), &id).await["alerts"],
+            json!([{
+                "type": "auth",
+                "subType": "2fa_required",
+                "message": "Enter the LinkedIn verification code",
+                "severity": "warning"
+            }])
+        );
+        // New credentials clear the alerts.
+        setup(&app, &id).await;
+        assert_eq!(details(&app, app.key(), &id).await["alerts"], json!([]));
 
         // Disabled and ended agents cannot be paused or resumed either.
         apply(&app, &id, AgentEvent::Disable).await;

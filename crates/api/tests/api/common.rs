@@ -344,3 +344,23 @@ async fn fresh_postgres_database(admin_url: &str, name: &str) -> String {
         .expect("the PostgreSQL URL names a database");
     format!("{base}/{name}")
 }
+
+/// The sorted keys of a JSON object.
+pub fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Asserts an ISO-8601 UTC timestamp ending in `Z` and returns it.
+#[track_caller]
+pub fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    let text = value.as_str().expect("a timestamp string");
+    assert!(text.ends_with('Z'), "not UTC `Z`: {text}");
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 timestamp")
+}

@@ -3,22 +3,11 @@
 //! whatever its status; an unknown id is 404.
 
 use crate::both_backends;
+use crate::common::keys;
 use outbound_core::model::{ModelSpec, default_catalogue};
 use outbound_core::plan::Plan;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The sorted keys of a JSON object.
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
 
 /// The catalogue entry with `id`.
 fn spec(id: &str) -> ModelSpec {

@@ -2,30 +2,10 @@
 //! the plan quota, and team isolation. A refused request writes nothing.
 
 use crate::both_backends;
-use crate::common::TestApp;
+use crate::common::{TestApp, keys, timestamp};
 use outbound_core::plan::Plan;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The sorted keys of a JSON object.
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
-
-/// Asserts an ISO-8601 UTC timestamp ending in `Z` and returns it.
-#[track_caller]
-fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    let text = value.as_str().expect("a timestamp string");
-    assert!(text.ends_with('Z'), "not UTC `Z`: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 timestamp")
-}
 
 /// Asserts an opaque 20-character id and returns it.
 #[track_caller]

@@ -4,32 +4,13 @@
 
 use crate::both_backends;
 use crate::common::{Reply, TestApp};
+use crate::common::{keys, timestamp};
 use outbound_core::plan::Plan;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const GPT_41: &str = "680321aa001300a6673d";
 const CLAUDE_SONNET: &str = "67fcab2e0032f8b20363";
-
-/// The sorted keys of a JSON object.
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
-
-/// Asserts an ISO-8601 UTC timestamp ending in `Z` and returns it.
-#[track_caller]
-fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    let text = value.as_str().expect("a timestamp string");
-    assert!(text.ends_with('Z'), "not UTC `Z`: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 timestamp")
-}
 
 /// Asserts a 400 `validation_error` whose first detail names `field`.
 #[track_caller]
