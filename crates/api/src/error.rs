@@ -40,6 +40,11 @@ pub enum ApiError {
     PlanLimitReached { what: &'static str, limit: u32 },
     #[error("This DNC entry belongs to another team")]
     UnauthorizedDnc,
+    #[error("Invalid event: {event}")]
+    InvalidEvent {
+        event: String,
+        valid: Vec<&'static str>,
+    },
     #[error("{0}")]
     NotFound(&'static str),
     #[error("DNC entry not found")]
@@ -74,6 +79,7 @@ impl ApiError {
             E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             E::InvalidUrl => (StatusCode::BAD_REQUEST, "invalid_url"),
             E::InvalidStatus(_) => (StatusCode::BAD_REQUEST, "invalid_status"),
+            E::InvalidEvent { .. } => (StatusCode::BAD_REQUEST, "invalid_event"),
             E::AgentHasAlerts => (StatusCode::BAD_REQUEST, "agent_has_alerts"),
             E::MissingApiKey => (StatusCode::UNAUTHORIZED, "missing_api_key"),
             E::InvalidApiKeyFormat => (StatusCode::UNAUTHORIZED, "invalid_api_key_format"),
@@ -121,6 +127,9 @@ pub struct ErrorBody {
     /// When the limit resets (Unix epoch milliseconds), on DNC rate limits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_time: Option<i64>,
+    /// The accepted event names, on `invalid_event`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_events: Option<Vec<&'static str>>,
     /// The id of the request, on `internal_error`, to quote when reporting it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -136,11 +145,13 @@ impl IntoResponse for ApiError {
             current_status: None,
             retry_after: None,
             reset_time: None,
+            valid_events: None,
             request_id: None,
         };
         match self {
             ApiError::Validation(details) => body.details = Some(details),
             ApiError::InvalidStatus(current) => body.current_status = Some(current),
+            ApiError::InvalidEvent { valid, .. } => body.valid_events = Some(valid),
             ApiError::RateLimited {
                 retry_after_secs,
                 reset_time_ms,

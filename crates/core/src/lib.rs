@@ -5,7 +5,9 @@
 //! this crate touches the network, the clock of the machine (callers pass time in) or a database.
 
 pub mod agent;
+pub mod conversation;
 pub mod dnc;
+pub mod events;
 pub mod ids;
 pub mod keys;
 pub mod model;
@@ -15,3 +17,4 @@ pub mod prompt;
 pub mod secrets;
 pub mod time;
 pub mod validation;
+pub mod webhooks;
