@@ -62,6 +62,26 @@ pub enum ApiError {
         retry_after_secs: u64,
         reset_time_ms: Option<i64>,
     },
+    #[error("Cannot delete active campaign. Please pause the campaign first.")]
+    CampaignActive,
+    #[error("An import is running for this campaign; try again when it has finished")]
+    CampaignBusy,
+    #[error("Cannot delete prospect with active conversation. Please pause first.")]
+    ProspectActive,
+    #[error("Too many prospects: at most {0} per request")]
+    TooManyProspects(usize),
+    #[error("{0}")]
+    CampaignMismatch(String),
+    #[error("Agency Plan Required: workspaces are available on the agency plan only")]
+    AgencyPlanRequired,
+    #[error("{0} is already a member of this workspace")]
+    AlreadyMember(String),
+    #[error("Minimum 2 campaigns required for Round Robin distribution")]
+    InvalidCampaigns,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Campaign {0} not found")]
+    CampaignNotFound(String),
     #[error("The database is not reachable")]
     NotReady,
     #[error("An internal error occurred")]
@@ -93,6 +113,16 @@ impl ApiError {
             E::DncEntryExists => (StatusCode::CONFLICT, "dnc_entry_exists"),
             E::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             E::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
+            E::CampaignActive => (StatusCode::CONFLICT, "campaign_active"),
+            E::CampaignBusy => (StatusCode::CONFLICT, "campaign_busy"),
+            E::ProspectActive => (StatusCode::CONFLICT, "prospect_active"),
+            E::TooManyProspects(_) => (StatusCode::BAD_REQUEST, "too_many_prospects"),
+            E::CampaignMismatch(_) => (StatusCode::BAD_REQUEST, "campaign_mismatch"),
+            E::AgencyPlanRequired => (StatusCode::FORBIDDEN, "agency_plan_required"),
+            E::AlreadyMember(_) => (StatusCode::CONFLICT, "already_member"),
+            E::InvalidCampaigns => (StatusCode::BAD_REQUEST, "invalid_campaigns"),
+            E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            E::CampaignNotFound(_) => (StatusCode::NOT_FOUND, "campaign_not_found"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -179,6 +209,10 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidStatus(current) => ApiError::InvalidStatus(current),
             StoreError::AgentHasAlerts => ApiError::AgentHasAlerts,
             StoreError::Invalid(details) => ApiError::Validation(details),
+            StoreError::CampaignActive => ApiError::CampaignActive,
+            StoreError::CampaignBusy => ApiError::CampaignBusy,
+            StoreError::ProspectActive => ApiError::ProspectActive,
+            StoreError::MissingReference(message) => ApiError::NotFound(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

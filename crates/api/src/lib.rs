@@ -10,6 +10,7 @@ pub mod catalog;
 mod docs;
 pub mod error;
 pub mod extract;
+pub mod mailer;
 pub mod rate_limit;
 mod request_id;
 mod routes;
@@ -26,7 +27,7 @@ pub use rate_limit::{InMemoryLimiter, RateLimiter, RateLimits};
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the API needs besides the store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiSettings {
     /// Requests per minute per bucket.
     pub rate_limits: RateLimits,
@@ -34,6 +35,29 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// The model catalogue.
     pub models: ModelCatalog,
+    /// The SMTP server for workspace invitations (`smtp://`, `smtps://`, see [`mailer`]); none:
+    /// invitations are recorded but no email is sent (`emailSent: false`). Check it with
+    /// [`mailer::Mailer::from_url`] when loading the configuration: an unusable URL is logged
+    /// here and treated as none.
+    pub smtp_url: Option<String>,
+    /// The public base URL of this server, e.g. `https://outbound.example.com`: the portal link
+    /// of invitations without a `redirectUrl`. None: taken from the request's `Host`.
+    pub public_url: Option<String>,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("rate_limits", &self.rate_limits)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("models", &self.models)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(mailer::redact_url),
+            )
+            .field("public_url", &self.public_url)
+            .finish()
+    }
 }
 
 /// Shared by every handler.
@@ -43,6 +67,10 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     pub models: Arc<ModelCatalog>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Sends workspace invitations; none without `smtp_url`.
+    pub mailer: Option<Arc<mailer::Mailer>>,
+    /// See [`ApiSettings::public_url`].
+    pub public_url: Option<Arc<str>>,
 }
 
 /// The whole HTTP application.
@@ -52,8 +80,23 @@ pub fn app(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> 
         secrets: Arc::new(secrets),
         models: Arc::new(settings.models),
         limiter: Arc::new(InMemoryLimiter::new(&settings.rate_limits)),
+        mailer: settings.smtp_url.as_deref().and_then(mailer_for),
+        public_url: settings
+            .public_url
+            .map(|url| Arc::from(url.trim_end_matches('/'))),
     };
     routes::router(state, settings.max_body_bytes)
+}
+
+/// The mailer of `smtp_url`, or none (logged) when the URL is unusable.
+fn mailer_for(smtp_url: &str) -> Option<Arc<mailer::Mailer>> {
+    match mailer::Mailer::from_url(smtp_url) {
+        Ok(mailer) => Some(Arc::new(mailer)),
+        Err(error) => {
+            tracing::error!(%error, "SMTP disabled: invitations will not be emailed");
+            None
+        }
+    }
 }
 
 /// The OpenAPI document of every `/v1` route.

@@ -11,6 +11,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use outbound_api::{ApiSettings, DEFAULT_MAX_BODY_BYTES, ModelCatalog, RateLimits};
 use outbound_core::model::{ModelSpec, TEMPLATE_MODEL_ID, default_catalogue};
 use outbound_core::secrets::SecretBox;
+use outbound_core::webhooks::DEFAULT_SCHEDULE_SECS;
+use outbound_engine::WebhookConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;
@@ -19,6 +21,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 /// Where the server listens when nothing else is configured.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -36,6 +39,11 @@ const KEY_FILE_MODE: u32 = 0o600;
 /// Permission bits that must be clear on a key file (group and others).
 #[cfg(unix)]
 const KEY_FILE_LOOSE_BITS: u32 = 0o077;
+
+/// The longest webhook timeout accepted, in seconds.
+const MAX_WEBHOOK_TIMEOUT_SECS: f64 = 300.0;
+/// The longest single retry delay accepted, in seconds (7 days).
+const MAX_WEBHOOK_RETRY_SECS: f64 = 7.0 * 24.0 * 3600.0;
 
 /// Providers that environment variables can configure: the provider name and whether it takes
 /// an API key (`OUTBOUND_<NAME>_API_KEY`) besides its base URL (`OUTBOUND_<NAME>_BASE_URL`).
@@ -129,6 +137,22 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// The model catalogue; always contains the offline `template` model.
     pub models: Vec<ModelSpec>,
+    /// Deliver webhooks to loopback, private, link-local and other internal addresses (refused
+    /// by default, after DNS resolution, against SSRF). Tests and all-local setups set it.
+    pub webhooks_allow_private: bool,
+    /// Delays of the webhook delivery attempts: the first entry is the first attempt (`0`), each
+    /// later one the wait before a retry (±20 % jitter; a receiver's `Retry-After` is honoured
+    /// up to twice the delay). Retries end with the list.
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// The limit of one webhook delivery attempt, from connecting to reading the answer.
+    pub webhook_timeout: Duration,
+    /// A webhook is disabled after this many consecutive events that exhausted their retries.
+    pub webhook_disable_after: i64,
+    /// SMTP server for workspace invitations (`smtp://user:pass@host:port`, or `smtps://` for
+    /// TLS). Unset: invitations are recorded but no email is sent (`emailSent: false`).
+    pub smtp_url: Option<Secret>,
+    /// The public base URL of this server, used in links sent to people (invitation portal).
+    pub public_url: Option<String>,
     /// The file the file layer was read from, if any (not a setting).
     pub file: Option<PathBuf>,
 }
@@ -144,6 +168,15 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             providers: BTreeMap::new(),
             models: default_catalogue(),
+            webhooks_allow_private: false,
+            webhook_retry_schedule: DEFAULT_SCHEDULE_SECS
+                .iter()
+                .map(|secs| Duration::from_secs(*secs))
+                .collect(),
+            webhook_timeout: outbound_engine::webhooks::DEFAULT_TIMEOUT,
+            webhook_disable_after: outbound_engine::webhooks::DEFAULT_DISABLE_AFTER,
+            smtp_url: None,
+            public_url: None,
             file: None,
         }
     }
@@ -160,6 +193,12 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("providers", &self.providers)
             .field("models", &self.models)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
+            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
+            .field("webhook_timeout", &self.webhook_timeout)
+            .field("webhook_disable_after", &self.webhook_disable_after)
+            .field("smtp_url", &self.smtp_url)
+            .field("public_url", &self.public_url)
             .field("file", &self.file)
             .finish()
     }
@@ -212,6 +251,27 @@ impl RateLimitsSetting {
     }
 }
 
+/// A list that may be written as a string (`"0,5,300"`) or as an array of numbers.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScheduleSetting {
+    Text(String),
+    List(Vec<f64>),
+}
+
+impl ScheduleSetting {
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(text) => text,
+            Self::List(list) => list
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
 /// The file layer as written; every key optional.
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +285,12 @@ struct FileConfig {
     #[serde(default)]
     providers: BTreeMap<String, ProviderConfig>,
     models: Option<Vec<ModelSpec>>,
+    webhooks_allow_private: Option<bool>,
+    webhook_retry_schedule: Option<ScheduleSetting>,
+    webhook_timeout_secs: Option<f64>,
+    webhook_disable_after: Option<i64>,
+    smtp_url: Option<Secret>,
+    public_url: Option<String>,
 }
 
 /// Reads the configuration: defaults, then the file (`config_file`, else `OUTBOUND_CONFIG`,
@@ -288,6 +354,24 @@ impl Config {
         if let Some(models) = file.models {
             self.models = checked_models(models).map_err(|why| invalid("models", &source, why))?;
         }
+        if let Some(allow) = file.webhooks_allow_private {
+            self.webhooks_allow_private = allow;
+        }
+        if let Some(schedule) = file.webhook_retry_schedule {
+            self.set_webhook_retry_schedule(&schedule.into_text(), &source)?;
+        }
+        if let Some(secs) = file.webhook_timeout_secs {
+            self.set_webhook_timeout(&secs.to_string(), &source)?;
+        }
+        if let Some(count) = file.webhook_disable_after {
+            self.set_webhook_disable_after(&count.to_string(), &source)?;
+        }
+        if let Some(url) = file.smtp_url {
+            self.smtp_url = Some(url);
+        }
+        if let Some(url) = file.public_url {
+            self.public_url = Some(url);
+        }
         Ok(())
     }
 
@@ -312,6 +396,33 @@ impl Config {
         }
         if let Some(format) = var("OUTBOUND_LOG_FORMAT") {
             self.set_log_format(&format, &Source::Env("OUTBOUND_LOG_FORMAT"))?;
+        }
+        if let Some(allow) = var("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE") {
+            self.webhooks_allow_private = parse_bool(&allow).ok_or_else(|| {
+                invalid(
+                    "webhooks_allow_private",
+                    &Source::Env("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE"),
+                    format!("expected `true` or `false`, got `{allow}`"),
+                )
+            })?;
+        }
+        if let Some(schedule) = var("OUTBOUND_WEBHOOK_RETRY_SCHEDULE") {
+            self.set_webhook_retry_schedule(
+                &schedule,
+                &Source::Env("OUTBOUND_WEBHOOK_RETRY_SCHEDULE"),
+            )?;
+        }
+        if let Some(secs) = var("OUTBOUND_WEBHOOK_TIMEOUT_SECS") {
+            self.set_webhook_timeout(&secs, &Source::Env("OUTBOUND_WEBHOOK_TIMEOUT_SECS"))?;
+        }
+        if let Some(count) = var("OUTBOUND_WEBHOOK_DISABLE_AFTER") {
+            self.set_webhook_disable_after(&count, &Source::Env("OUTBOUND_WEBHOOK_DISABLE_AFTER"))?;
+        }
+        if let Some(url) = var("OUTBOUND_SMTP_URL") {
+            self.smtp_url = Some(Secret(url));
+        }
+        if let Some(url) = var("OUTBOUND_PUBLIC_URL") {
+            self.public_url = Some(url);
         }
         for (name, takes_key) in ENV_PROVIDERS {
             let upper = name.to_ascii_uppercase();
@@ -408,6 +519,83 @@ impl Config {
         Ok(())
     }
 
+    fn set_webhook_retry_schedule(&mut self, text: &str, source: &Source<'_>) -> Result<()> {
+        let key = "webhook_retry_schedule";
+        let mut schedule = Vec::new();
+        for part in text.split(',') {
+            let part = part.trim();
+            let secs = part
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && (0.0..=MAX_WEBHOOK_RETRY_SECS).contains(s))
+                .ok_or_else(|| {
+                    invalid(
+                        key,
+                        source,
+                        format!(
+                            "expected comma-separated seconds between 0 and {MAX_WEBHOOK_RETRY_SECS} \
+                             such as `0,5,300,1800`, got `{part}`"
+                        ),
+                    )
+                })?;
+            schedule.push(Duration::from_secs_f64(secs));
+        }
+        if schedule.first() != Some(&Duration::ZERO) {
+            return Err(invalid(
+                key,
+                source,
+                "the first entry is the first attempt and must be 0 (e.g. `0,5,300,1800`)",
+            ));
+        }
+        self.webhook_retry_schedule = schedule;
+        Ok(())
+    }
+
+    fn set_webhook_timeout(&mut self, text: &str, source: &Source<'_>) -> Result<()> {
+        let secs = text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_WEBHOOK_TIMEOUT_SECS)
+            .ok_or_else(|| {
+                invalid(
+                    "webhook_timeout_secs",
+                    source,
+                    format!(
+                        "expected a number of seconds above 0 and at most \
+                         {MAX_WEBHOOK_TIMEOUT_SECS}, got `{text}`"
+                    ),
+                )
+            })?;
+        self.webhook_timeout = Duration::from_secs_f64(secs);
+        Ok(())
+    }
+
+    fn set_webhook_disable_after(&mut self, text: &str, source: &Source<'_>) -> Result<()> {
+        self.webhook_disable_after = text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                invalid(
+                    "webhook_disable_after",
+                    source,
+                    format!("expected a positive whole number, got `{text}`"),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// How the webhook dispatcher delivers.
+    pub fn webhook_config(&self) -> WebhookConfig {
+        let mut config = WebhookConfig::default().with_timeout(self.webhook_timeout);
+        config.retry.schedule = self.webhook_retry_schedule.clone();
+        config.disable_after = self.webhook_disable_after;
+        config.allow_private = self.webhooks_allow_private;
+        config
+    }
+
     /// The database URL with any password replaced by `***`, for logs.
     pub fn redacted_database_url(&self) -> String {
         redact_url(&self.database_url)
@@ -428,6 +616,8 @@ impl Config {
             rate_limits: self.rate_limits.clone(),
             max_body_bytes: self.max_body_bytes,
             models: ModelCatalog::new(self.models.clone(), self.configured_providers()),
+            smtp_url: self.smtp_url.as_ref().map(|url| url.expose().to_owned()),
+            public_url: self.public_url.clone(),
         }
     }
 
@@ -456,6 +646,15 @@ impl Config {
                     .context("cannot use a freshly generated secret key")
             }
         }
+    }
+}
+
+/// `true`/`false` and their usual spellings (`1`/`0`, `yes`/`no`, `on`/`off`).
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -642,6 +841,102 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert!(config.configured_providers().is_empty());
         assert_eq!(config.models, default_catalogue());
+        assert!(!config.webhooks_allow_private);
+        let secs: Vec<u64> = config
+            .webhook_retry_schedule
+            .iter()
+            .map(Duration::as_secs)
+            .collect();
+        assert_eq!(secs, [0, 5, 300, 1800, 7200, 18_000, 36_000]);
+        assert_eq!(config.webhook_timeout, Duration::from_secs(10));
+        assert_eq!(config.webhook_disable_after, 4);
+        assert_eq!(config.webhook_config(), WebhookConfig::default());
+    }
+
+    #[test]
+    fn webhook_keys_from_file_then_env() {
+        let mut config = from_file(
+            r#"
+            webhooks_allow_private = true
+            webhook_retry_schedule = [0, 1.5, 60]
+            webhook_timeout_secs = 2.5
+            webhook_disable_after = 2
+            "#,
+        )
+        .unwrap();
+        assert!(config.webhooks_allow_private);
+        assert_eq!(
+            config.webhook_retry_schedule,
+            [
+                Duration::ZERO,
+                Duration::from_millis(1500),
+                Duration::from_secs(60)
+            ]
+        );
+        let webhooks = config.webhook_config();
+        assert!(webhooks.allow_private);
+        assert_eq!(webhooks.retry.schedule, config.webhook_retry_schedule);
+        assert_eq!(webhooks.timeout, Duration::from_millis(2500));
+        assert!(webhooks.lease > webhooks.timeout);
+        assert_eq!(webhooks.disable_after, 2);
+
+        let text = from_file(r#"webhook_retry_schedule = "0, 5,300""#).unwrap();
+        assert_eq!(
+            text.webhook_retry_schedule,
+            [
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_secs(300)
+            ]
+        );
+        let integer = from_file("webhook_timeout_secs = 30").unwrap();
+        assert_eq!(integer.webhook_timeout, Duration::from_secs(30));
+
+        config
+            .apply_env(env_of(&[
+                ("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE", "false"),
+                ("OUTBOUND_WEBHOOK_RETRY_SCHEDULE", "0,0.05"),
+                ("OUTBOUND_WEBHOOK_TIMEOUT_SECS", "3"),
+                ("OUTBOUND_WEBHOOK_DISABLE_AFTER", "7"),
+            ]))
+            .unwrap();
+        assert!(!config.webhooks_allow_private);
+        assert_eq!(
+            config.webhook_retry_schedule,
+            [Duration::ZERO, Duration::from_millis(50)]
+        );
+        assert_eq!(config.webhook_timeout, Duration::from_secs(3));
+        assert_eq!(config.webhook_disable_after, 7);
+
+        for (value, expected) in [("TRUE", true), ("1", true), ("yes", true), ("off", false)] {
+            let mut config = Config::default();
+            config
+                .apply_env(env_of(&[("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE", value)]))
+                .unwrap();
+            assert_eq!(config.webhooks_allow_private, expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn invalid_webhook_keys_in_the_file_name_the_key() {
+        for (text, key) in [
+            (
+                "webhook_retry_schedule = \"5,300\"",
+                "`webhook_retry_schedule`",
+            ),
+            ("webhook_retry_schedule = []", "`webhook_retry_schedule`"),
+            ("webhook_timeout_secs = -1", "`webhook_timeout_secs`"),
+            ("webhook_disable_after = 0", "`webhook_disable_after`"),
+        ] {
+            let err = format!("{:#}", from_file(text).unwrap_err());
+            assert!(err.contains("test.toml"), "{text}: {err}");
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = format!(
+            "{:#}",
+            from_file("webhooks_allow_private = \"maybe\"").unwrap_err()
+        );
+        assert!(err.contains("webhooks_allow_private"), "{err}");
     }
 
     #[test]
@@ -814,6 +1109,62 @@ mod tests {
             ("OUTBOUND_LOG_FORMAT", "xml", "log_format"),
             ("OUTBOUND_SECRET_KEY", "short", "secret_key"),
             ("OUTBOUND_ADDR", "8080", "addr"),
+            (
+                "OUTBOUND_WEBHOOKS_ALLOW_PRIVATE",
+                "maybe",
+                "webhooks_allow_private",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_RETRY_SCHEDULE",
+                "5,300",
+                "webhook_retry_schedule",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_RETRY_SCHEDULE",
+                "0,soon",
+                "webhook_retry_schedule",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_RETRY_SCHEDULE",
+                "0,-5",
+                "webhook_retry_schedule",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_RETRY_SCHEDULE",
+                "0,,5",
+                "webhook_retry_schedule",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_RETRY_SCHEDULE",
+                "0,inf",
+                "webhook_retry_schedule",
+            ),
+            ("OUTBOUND_WEBHOOK_TIMEOUT_SECS", "0", "webhook_timeout_secs"),
+            (
+                "OUTBOUND_WEBHOOK_TIMEOUT_SECS",
+                "ten",
+                "webhook_timeout_secs",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_TIMEOUT_SECS",
+                "NaN",
+                "webhook_timeout_secs",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_TIMEOUT_SECS",
+                "100000",
+                "webhook_timeout_secs",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_DISABLE_AFTER",
+                "0",
+                "webhook_disable_after",
+            ),
+            (
+                "OUTBOUND_WEBHOOK_DISABLE_AFTER",
+                "2.5",
+                "webhook_disable_after",
+            ),
         ] {
             let err = Config::default()
                 .apply_env(env_of(&[(var, value)]))
@@ -952,12 +1303,22 @@ mod tests {
         assert_eq!(shipped.log_format, defaults.log_format);
         assert_eq!(shipped.providers, defaults.providers);
         assert_eq!(shipped.models, defaults.models);
+        assert_eq!(shipped.webhook_config(), defaults.webhook_config());
 
         let text = uncommented_example();
         let config = from_file(&text).unwrap();
         assert!(text.contains("\nlog_format = "), "keys were uncommented");
         assert_eq!(config.rate_limits, RateLimits::off());
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(
+            text.contains("\nwebhook_disable_after = "),
+            "keys were uncommented"
+        );
+        assert_eq!(
+            config.webhook_config(),
+            Config::default().webhook_config(),
+            "the example shows the webhook defaults"
+        );
         assert!(config.secret_key.is_some());
         assert_eq!(
             config.configured_providers(),

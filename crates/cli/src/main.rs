@@ -58,13 +58,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP API server
+    /// Run the HTTP API server and the webhook dispatcher
     ///
     /// Connects to the database, applies pending migrations and serves the Kakiyo-compatible
-    /// API until SIGINT or SIGTERM, letting in-flight requests finish. On a database without
-    /// teams, the first start creates team `default` (plan unlimited) with one API key and
-    /// prints `API key: <key>` on stdout; that key is shown only this once.
+    /// API until SIGINT or SIGTERM, letting in-flight requests finish; webhooks are delivered
+    /// from the same process. On a database without teams, the first start creates team
+    /// `default` (plan unlimited) with one API key and prints `API key: <key>` on stdout; that
+    /// key is shown only this once.
     Serve(ServeArgs),
+    /// Run the background work only (webhook delivery), without the HTTP API
+    ///
+    /// For scaling API processes and workers apart: any number of `outbound worker` and
+    /// `outbound serve` processes can share one database (use PostgreSQL beyond one machine)
+    /// and the same master key. Runs until SIGINT or SIGTERM, finishing the attempts in flight.
+    Worker,
     /// Apply pending database migrations
     ///
     /// Brings the database schema up to date and exits. Idempotent. `serve`, `teams` and
@@ -119,6 +126,7 @@ async fn run(cli: Cli) -> Result<()> {
 
     match cli.command {
         Command::Serve(_) => commands::serve::run(&config).await,
+        Command::Worker => commands::worker::run(&config).await,
         Command::Migrate => commands::migrate::run(&config).await,
         Command::Teams { command } => commands::teams::run(&config, command).await,
         Command::Keys { command } => commands::keys::run(&config, command).await,

@@ -338,7 +338,7 @@ fn help_mentions_every_subcommand() {
     let db = TestDb::sqlite();
     let help = db.ok(&["--help"]);
     assert!(help.contains("Kakiyo API v1"), "{help}");
-    for command in ["serve", "migrate", "teams", "keys"] {
+    for command in ["serve", "worker", "migrate", "teams", "keys"] {
         assert!(
             help.lines()
                 .any(|line| line.trim_start().starts_with(command)),
@@ -447,7 +447,8 @@ fn serve_on_postgres_requires_a_secret_key() {
     );
 }
 
-/// A running `outbound serve`, killed if the test fails before stopping it.
+/// A running `outbound serve` (or `outbound worker`), killed if the test fails before stopping
+/// it.
 struct Server {
     child: Child,
     stdout: Receiver<String>,
@@ -456,13 +457,22 @@ struct Server {
 
 impl Server {
     fn start(db: &TestDb) -> Self {
+        Self::spawn(db, &["serve", "--addr", "127.0.0.1:0"])
+    }
+
+    fn spawn(db: &TestDb, args: &[&str]) -> Self {
+        Self::spawn_with_env(db, args, &[])
+    }
+
+    fn spawn_with_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = db
-            .command(&["serve", "--addr", "127.0.0.1:0"])
+            .command(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start outbound serve");
+            .expect("start outbound");
         let stdout = lines_of(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         Self {
@@ -572,6 +582,140 @@ fn http_get(addr: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
+/// A raw HTTP/1.1 POST of a JSON body; returns the status code and the body.
+fn http_post(addr: &str, path: &str, bearer: &str, json: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(HTTP_TIMEOUT))
+        .expect("set a read timeout");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A webhook receiver on 127.0.0.1: answers 200 to every request and forwards its head (request
+/// line and headers, lowercased) and body.
+fn webhook_receiver() -> (String, Receiver<(String, String)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+    let addr = listener.local_addr().expect("receiver address").to_string();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            stream.set_read_timeout(Some(HTTP_TIMEOUT)).ok();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&lower);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).ok();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .ok();
+            if tx
+                .send((head, String::from_utf8_lossy(&body).into_owned()))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    (addr, rx)
+}
+
+/// `serve` runs the dispatcher with the API's master key: a webhook created through the API,
+/// with a secret, receives a signed test delivery.
+fn serve_delivers_webhooks(db: &TestDb) {
+    let (receiver, requests) = webhook_receiver();
+    let server = Server::spawn_with_env(
+        db,
+        &["serve", "--addr", "127.0.0.1:0"],
+        &[
+            ("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE", "true"),
+            ("OUTBOUND_WEBHOOK_RETRY_SCHEDULE", "0,0.1,0.1"),
+        ],
+    );
+    let key = wait_for_line(&server.stdout, "API key: ");
+    let addr = wait_for_line(&server.stderr, "Listening on http://");
+    let (status, body) = http_post(
+        &addr,
+        "/v1/webhooks",
+        &key,
+        &format!(
+            r#"{{"name":"cli test","url":"http://{receiver}/hook","secret":"s3cret","events":["*"]}}"#
+        ),
+    );
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let (status, body) = http_post(
+        &addr,
+        "/v1/webhooks/test",
+        &key,
+        r#"{"event":"linkedin.message.sent"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (head, body) = requests
+        .recv_timeout(STARTUP_TIMEOUT)
+        .expect("the webhook is delivered");
+    assert!(head.starts_with("post /hook http/1.1"), "{head}");
+    assert!(head.contains("webhook-id: "), "{head}");
+    let signature = head
+        .lines()
+        .find_map(|line| line.strip_prefix("x-kakiyo-signature: "))
+        .expect("signed with the secret the API sealed")
+        .trim();
+    assert_eq!(signature.len(), 64, "{signature}");
+    assert!(head.contains("webhook-signature: v1,"), "{head}");
+    assert!(
+        body.starts_with(r#"{"event":"linkedin.message.sent","teamId":""#),
+        "{body}"
+    );
+    let rest = server.stop();
+    assert!(rest.is_empty(), "nothing else on stdout: {rest:?}");
+}
+
+#[test]
+fn serve_delivers_webhooks_on_sqlite() {
+    serve_delivers_webhooks(&TestDb::sqlite());
+}
+
+#[test]
+fn serve_delivers_webhooks_on_postgres() {
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+        return;
+    };
+    serve_delivers_webhooks(&db);
+}
+
 fn serve_workflow(db: &TestDb) {
     let server = Server::start(db);
     let key = wait_for_line(&server.stdout, "API key: ");
@@ -651,4 +795,46 @@ fn is_database_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .is_some_and(|name| name.starts_with("outbound.db") && !name.ends_with(".key"))
+}
+
+fn worker_workflow(db: &TestDb) {
+    let worker = Server::spawn(db, &["worker"]);
+    wait_for_line(&worker.stderr, "Worker running");
+    let stdout = worker.stop();
+    assert!(
+        stdout.is_empty(),
+        "a worker prints nothing on stdout: {stdout:?}"
+    );
+    // The worker migrated the database: teams commands work on it.
+    assert_eq!(db.ok(&["teams", "list"]), "");
+}
+
+#[test]
+fn worker_runs_until_sigterm() {
+    worker_workflow(&TestDb::sqlite());
+}
+
+#[test]
+fn worker_on_postgres() {
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+        return;
+    };
+    worker_workflow(&db);
+}
+
+#[test]
+fn invalid_webhook_settings_stop_the_worker() {
+    let db = TestDb::sqlite();
+    let output = db
+        .command(&["worker"])
+        .env("OUTBOUND_WEBHOOK_RETRY_SCHEDULE", "5,300")
+        .output()
+        .expect("run outbound");
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("OUTBOUND_WEBHOOK_RETRY_SCHEDULE") && err.contains("webhook_retry_schedule"),
+        "{err}"
+    );
 }

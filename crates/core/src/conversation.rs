@@ -138,7 +138,12 @@ pub struct ChatTally {
 
 impl ChatTally {
     /// The tally of a conversation in this state; `messages` counts the agent's messages.
-    pub fn of(status_code: i64, qualification: Qualification, has_responded: bool, messages_sent: i64) -> Self {
+    pub fn of(
+        status_code: i64,
+        qualification: Qualification,
+        has_responded: bool,
+        messages_sent: i64,
+    ) -> Self {
         ChatTally {
             prospects: 1,
             answers: i64::from(has_responded),
@@ -241,18 +246,42 @@ mod tests {
 
     #[test]
     fn qualification_by_score_uses_both_thresholds() {
-        assert_eq!(Qualification::for_score(70, 70, 50), Qualification::Qualified);
-        assert_eq!(Qualification::for_score(69, 70, 50), Qualification::NeedVerification);
-        assert_eq!(Qualification::for_score(50, 70, 50), Qualification::NeedVerification);
-        assert_eq!(Qualification::for_score(49, 70, 50), Qualification::Unqualified);
+        assert_eq!(
+            Qualification::for_score(70, 70, 50),
+            Qualification::Qualified
+        );
+        assert_eq!(
+            Qualification::for_score(69, 70, 50),
+            Qualification::NeedVerification
+        );
+        assert_eq!(
+            Qualification::for_score(50, 70, 50),
+            Qualification::NeedVerification
+        );
+        assert_eq!(
+            Qualification::for_score(49, 70, 50),
+            Qualification::Unqualified
+        );
     }
 
     #[test]
     fn coarse_vocabulary() {
-        assert_eq!(Qualification::InProgress.coarse(), CoarseQualification::Pending);
-        assert_eq!(Qualification::NeedVerification.coarse(), CoarseQualification::Pending);
-        assert_eq!(Qualification::Qualified.coarse(), CoarseQualification::Qualified);
-        assert_eq!(Qualification::Unqualified.coarse(), CoarseQualification::Disqualified);
+        assert_eq!(
+            Qualification::InProgress.coarse(),
+            CoarseQualification::Pending
+        );
+        assert_eq!(
+            Qualification::NeedVerification.coarse(),
+            CoarseQualification::Pending
+        );
+        assert_eq!(
+            Qualification::Qualified.coarse(),
+            CoarseQualification::Qualified
+        );
+        assert_eq!(
+            Qualification::Unqualified.coarse(),
+            CoarseQualification::Disqualified
+        );
         for q in Qualification::ALL {
             assert_eq!(Qualification::parse(q.as_str()), Some(q));
             assert!(q.coarse().members().contains(&q));
@@ -262,10 +291,25 @@ mod tests {
     #[test]
     fn tallies_add_up() {
         let new = ChatTally::of(status::NOT_STARTED, Qualification::InProgress, false, 0);
-        assert_eq!(new, ChatTally { prospects: 1, ..ChatTally::default() });
+        assert_eq!(
+            new,
+            ChatTally {
+                prospects: 1,
+                ..ChatTally::default()
+            }
+        );
         let replied = ChatTally::of(status::QUALIFIED, Qualification::Qualified, true, 3);
         let delta = replied.minus(new);
-        assert_eq!(delta, ChatTally { prospects: 0, answers: 1, messages: 3, qualified: 1, closed: 0 });
+        assert_eq!(
+            delta,
+            ChatTally {
+                prospects: 0,
+                answers: 1,
+                messages: 3,
+                qualified: 1,
+                closed: 0
+            }
+        );
         let closed = ChatTally::of(status::UNQUALIFIED, Qualification::Unqualified, true, 3);
         assert_eq!(closed.closed, 1);
         assert_eq!(replied.negated().prospects, -1);
@@ -288,6 +332,9 @@ mod tests {
         assert!(!status::is_closed(status::QUALIFIED));
         assert!(status::is_closed(status::UNREACHABLE));
         assert!(!status::is_finished(status::REPLIED));
-        assert_eq!(truncate_custom_data(&"é".repeat(3005)).chars().count(), 3000);
+        assert_eq!(
+            truncate_custom_data(&"é".repeat(3005)).chars().count(),
+            3000
+        );
     }
 }

@@ -147,7 +147,12 @@ pub const TEST_EVENTS: [TestEvent; 6] = [
 ];
 
 /// The example payload of a legacy test event, or `None` for an unknown event.
-pub fn example_payload(event: &str, team_id: &str, team_name: &str, timestamp: &str) -> Option<Value> {
+pub fn example_payload(
+    event: &str,
+    team_id: &str,
+    team_name: &str,
+    timestamp: &str,
+) -> Option<Value> {
     let prospect = json!({
         "id": "prospect_12345abcde", "name": "Ana Ruiz", "headline": "CFO at Ledgerly",
         "url": "https://linkedin.com/in/anaruiz"
@@ -244,7 +249,12 @@ mod tests {
 
     #[test]
     fn delivery_body_is_compact_and_ordered() {
-        let body = delivery_body("linkedin.message.received", "t1", "2026-05-02T10:14:00.000Z", &json!({"a": 1}));
+        let body = delivery_body(
+            "linkedin.message.received",
+            "t1",
+            "2026-05-02T10:14:00.000Z",
+            &json!({"a": 1}),
+        );
         assert_eq!(
             body,
             r#"{"event":"linkedin.message.received","teamId":"t1","timestamp":"2026-05-02T10:14:00.000Z","data":{"a":1}}"#
@@ -254,7 +264,8 @@ mod tests {
     #[test]
     fn every_test_event_has_an_example() {
         for event in TEST_EVENTS {
-            let example = example_payload(event.id, "t", "Team", "2026-01-01T00:00:00.000Z").unwrap();
+            let example =
+                example_payload(event.id, "t", "Team", "2026-01-01T00:00:00.000Z").unwrap();
             assert_eq!(example["event"], event.id);
             assert_eq!(example["team"]["id"], "t");
         }
@@ -263,7 +274,11 @@ mod tests {
 
     #[test]
     fn test_data_merges_extra_keys() {
-        let data = test_data(EventType::MessageReceived, "now", Some(&json!({"message": "hi", "x": 1})));
+        let data = test_data(
+            EventType::MessageReceived,
+            "now",
+            Some(&json!({"message": "hi", "x": 1})),
+        );
         assert_eq!(data["message"], "hi");
         assert_eq!(data["x"], 1);
         assert_eq!(data["test"], true);

@@ -52,7 +52,8 @@ pub fn validate_url(value: &str) -> Result<url::Url, BadUrl> {
 
 fn mac(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length.
-    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+    <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
 /// `X-Kakiyo-Signature`: lowercase hex HMAC-SHA256 of `body`.
@@ -140,10 +141,19 @@ mod tests {
     fn urls() {
         assert!(validate_url("https://example.com/hook").is_ok());
         assert!(validate_url("http://127.0.0.1:9000/x").is_ok());
-        assert_eq!(validate_url("ftp://example.com").unwrap_err(), BadUrl::Scheme);
+        assert_eq!(
+            validate_url("ftp://example.com").unwrap_err(),
+            BadUrl::Scheme
+        );
         assert_eq!(validate_url("not a url").unwrap_err(), BadUrl::Unparsable);
-        assert_eq!(validate_url("https://u:p@example.com").unwrap_err(), BadUrl::Credentials);
-        assert_eq!(validate_url(&format!("https://e.com/{}", "a".repeat(3000))).unwrap_err(), BadUrl::TooLong);
+        assert_eq!(
+            validate_url("https://u:p@example.com").unwrap_err(),
+            BadUrl::Credentials
+        );
+        assert_eq!(
+            validate_url(&format!("https://e.com/{}", "a".repeat(3000))).unwrap_err(),
+            BadUrl::TooLong
+        );
     }
 
     #[test]
@@ -170,14 +180,21 @@ mod tests {
     fn retries_follow_the_schedule_with_bounded_jitter() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.delay_before(0, 0.5, None), Some(Duration::ZERO));
-        assert_eq!(policy.delay_before(1, 0.5, None), Some(Duration::from_secs(5)));
+        assert_eq!(
+            policy.delay_before(1, 0.5, None),
+            Some(Duration::from_secs(5))
+        );
         let low = policy.delay_before(2, 0.0, None).unwrap();
         let high = policy.delay_before(2, 0.999, None).unwrap();
         assert!(low >= Duration::from_secs(240) && high <= Duration::from_secs(360));
         assert_eq!(policy.delay_before(7, 0.5, None), None);
-        let honoured = policy.delay_before(1, 0.5, Some(Duration::from_secs(8))).unwrap();
+        let honoured = policy
+            .delay_before(1, 0.5, Some(Duration::from_secs(8)))
+            .unwrap();
         assert_eq!(honoured, Duration::from_secs(8));
-        let clamped = policy.delay_before(1, 0.5, Some(Duration::from_secs(3600))).unwrap();
+        let clamped = policy
+            .delay_before(1, 0.5, Some(Duration::from_secs(3600)))
+            .unwrap();
         assert_eq!(clamped, Duration::from_secs(10));
     }
 }

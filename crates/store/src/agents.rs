@@ -1,6 +1,10 @@
 //! Agents (LinkedIn accounts). Status changes go through `outbound_core::agent::next_status`
 //! inside the write transaction; settings updates merge with the stored values and are
 //! validated as a whole, so a refused change writes nothing.
+//!
+//! The time zone of the working hours is a whole-hour offset or an IANA name (DST-aware, in
+//! `timezone_name`, which then wins over the offset); setting one clears the other. A change of
+//! the working hours makes the engine recompute when the agent's local day ends.
 
 use outbound_core::agent::{
     AgentEvent, AgentSettings, AgentStatus, Alert, Limits, Refusal, WorkingHours, next_status,
@@ -34,6 +38,8 @@ pub struct Agent {
     pub country: Option<String>,
     pub avatar: Option<String>,
     pub working_hours: WorkingHours,
+    /// The IANA time zone of the working hours, when one was given instead of an offset.
+    pub timezone_name: Option<String>,
     pub limits: Limits,
     pub settings: AgentSettings,
     pub alerts: Vec<Alert>,
@@ -48,8 +54,11 @@ pub struct WorkingHoursPatch {
     pub days: Option<String>,
     pub start: Option<String>,
     pub stop: Option<String>,
-    /// Offset from UTC in whole hours.
+    /// Offset from UTC in whole hours (clears the IANA zone).
     pub timezone: Option<i32>,
+    /// An IANA zone name, already checked (wins over `timezone`); the stored offset becomes its
+    /// current offset, for readers that know only offsets.
+    pub timezone_name: Option<(String, i32)>,
 }
 
 /// A partial change of the daily ranges; `None` keeps the stored value.
@@ -107,7 +116,9 @@ pub trait AgentStore {
         event: AgentEvent,
         change: AgentChange,
     ) -> StoreResult<Agent>;
-    /// Deletes the agent unless it is running or logging in.
+    /// Deletes the agent and its campaigns (see `CampaignStore::delete_campaign`) unless it is
+    /// running or logging in ([`StoreError::InvalidStatus`]) or an import into one of its
+    /// campaigns is unfinished ([`StoreError::CampaignBusy`]).
     async fn delete_agent(&self, team: &str, id: &str) -> StoreResult<Agent>;
 }
 
@@ -123,6 +134,7 @@ struct AgentRow {
     working_start: String,
     working_stop: String,
     timezone_offset: i64,
+    timezone_name: Option<String>,
     invitations_min: i64,
     invitations_max: i64,
     messages_min: i64,
@@ -178,6 +190,7 @@ impl TryFrom<AgentRow> for Agent {
                 next_invitation: row.next_invitation,
                 next_message: row.next_message,
             },
+            timezone_name: row.timezone_name,
             id: row.id,
             name: row.name,
             login: row.login,
@@ -193,7 +206,7 @@ impl TryFrom<AgentRow> for Agent {
 macro_rules! select_agents {
     () => {
         "SELECT id, name, status, login, country, avatar, working_days, working_start, \
-         working_stop, timezone_offset, invitations_min, invitations_max, messages_min, \
+         working_stop, timezone_offset, timezone_name, invitations_min, invitations_max, messages_min, \
          messages_max, skip_in_network, invitations_only, alerts, invitations_today, \
          messages_today, invitations_target, messages_target, next_invitation, next_message, \
          next_task, created_at FROM agents"
@@ -220,13 +233,24 @@ fn merge_limits(stored: Limits, patch: LimitsPatch) -> StoreResult<Limits> {
     Ok(merged)
 }
 
-fn merge_working_hours(stored: WorkingHours, patch: WorkingHoursPatch) -> WorkingHours {
-    WorkingHours {
+/// The working hours and IANA zone after `patch`.
+fn merge_working_hours(
+    stored: WorkingHours,
+    stored_zone: Option<String>,
+    patch: WorkingHoursPatch,
+) -> (WorkingHours, Option<String>) {
+    let (timezone, zone) = match (patch.timezone_name, patch.timezone) {
+        (Some((name, offset)), _) => (offset, Some(name)),
+        (None, Some(offset)) => (offset, None),
+        (None, None) => (stored.timezone, stored_zone),
+    };
+    let hours = WorkingHours {
         days: patch.days.unwrap_or(stored.days),
         start: patch.start.unwrap_or(stored.start),
         stop: patch.stop.unwrap_or(stored.stop),
-        timezone: patch.timezone.unwrap_or(stored.timezone),
-    }
+        timezone,
+    };
+    (hours, zone)
 }
 
 fn refusal_to_error(refusal: Refusal) -> StoreError {
@@ -268,8 +292,8 @@ macro_rules! impl_agent_store {
                      timezone_offset = $23, invitations_min = $10, invitations_max = $11, messages_min = $12, \
                      messages_max = $13, skip_in_network = $14, invitations_only = $15, \
                      alerts = $16, invitations_target = $17, messages_target = $18, \
-                     next_invitation = $19, next_message = $20, next_task = $21, updated_at = $22 \
-                     WHERE team_id = $1 AND id = $2",
+                     next_invitation = $19, next_message = $20, next_task = $21, updated_at = $22, \
+                     timezone_name = $24 WHERE team_id = $1 AND id = $2",
                 )
                 .bind(team)
                 .bind(&agent.id)
@@ -294,6 +318,7 @@ macro_rules! impl_agent_store {
                 .bind(agent.next_task)
                 .bind(now_millis())
                 .bind(i64::from(agent.working_hours.timezone))
+                .bind(&agent.timezone_name)
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -383,7 +408,16 @@ macro_rules! impl_agent_store {
                     agent.usage.messages_target = messages;
                 }
                 if let Some(hours) = patch.working_hours {
-                    agent.working_hours = merge_working_hours(agent.working_hours, hours);
+                    let (merged, zone) =
+                        merge_working_hours(agent.working_hours, agent.timezone_name.take(), hours);
+                    agent.working_hours = merged;
+                    agent.timezone_name = zone;
+                    // The local day may end at another time now: the engine recomputes it.
+                    sqlx::query("UPDATE agents SET day_ends_at = NULL WHERE team_id = $1 AND id = $2")
+                        .bind(team)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 if let Some(skip) = patch.skip_in_network {
                     agent.settings.skip_in_network = skip;
@@ -411,6 +445,17 @@ macro_rules! impl_agent_store {
                     AgentChange::Nothing => {}
                     AgentChange::RaiseAlert(alert) => agent.alerts.push(alert),
                     AgentChange::Credentials { login, country, password_sealed } => {
+                        if agent.login.as_deref() != Some(login.as_str()) {
+                            // Another LinkedIn account: the provider's id of the old one goes.
+                            sqlx::query(
+                                "UPDATE agents SET provider_account_id = NULL \
+                                 WHERE team_id = $1 AND id = $2",
+                            )
+                            .bind(team)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         agent.name = login.clone();
                         agent.login = Some(login);
                         agent.country = Some(country);
@@ -433,8 +478,8 @@ macro_rules! impl_agent_store {
                         agent.usage.next_message = None;
                         agent.next_task = None;
                         sqlx::query(
-                            "UPDATE agents SET password_sealed = NULL, avatar = NULL \
-                             WHERE team_id = $1 AND id = $2",
+                            "UPDATE agents SET password_sealed = NULL, avatar = NULL, \
+                             provider_account_id = NULL WHERE team_id = $1 AND id = $2",
                         )
                         .bind(team)
                         .bind(id)
@@ -455,6 +500,13 @@ macro_rules! impl_agent_store {
                     .status
                     .allows_delete()
                     .map_err(|t| StoreError::InvalidStatus(t.current))?;
+                // The agent's campaigns go with it, each with everything that belongs to it
+                // only; not while an import into one of them is unfinished.
+                let campaigns = Self::agent_campaigns_in(&mut tx, team, id).await?;
+                Self::ensure_agent_campaigns_idle_in(&mut tx, team, id).await?;
+                for campaign in &campaigns {
+                    Self::purge_campaign_in(&mut tx, team, campaign).await?;
+                }
                 sqlx::query("DELETE FROM agents WHERE team_id = $1 AND id = $2")
                     .bind(team)
                     .bind(id)

@@ -1,5 +1,7 @@
 //! The Do-Not-Contact list. URLs arrive here already normalised
-//! (`outbound_core::dnc::normalize_linkedin_url`); `(team, url)` is unique.
+//! (`outbound_core::dnc::normalize_linkedin_url`); `(team, url)` is unique. Adding a URL stops
+//! the unfinished conversations of that person in the same transaction (status 7, no planned
+//! message, tasks cancelled), so nobody on the list is contacted again.
 
 use outbound_core::ids::new_id;
 use outbound_core::time::{Millis, now_millis};
@@ -104,6 +106,7 @@ macro_rules! impl_dnc_store {
                 if !Self::insert_dnc(&mut tx, &entry).await? {
                     return Err(StoreError::AlreadyExists);
                 }
+                Self::stop_chats_on_dnc_in(&mut tx, team, url, entry.created_at).await?;
                 tx.commit().await?;
                 Ok(entry)
             }
@@ -118,6 +121,7 @@ macro_rules! impl_dnc_store {
                 for url in urls {
                     let entry = new_entry(team, url);
                     outcomes.push(if Self::insert_dnc(&mut tx, &entry).await? {
+                        Self::stop_chats_on_dnc_in(&mut tx, team, url, entry.created_at).await?;
                         BatchOutcome::Added(entry)
                     } else {
                         BatchOutcome::Duplicate

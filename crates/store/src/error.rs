@@ -24,6 +24,19 @@ pub enum StoreError {
     /// The merged result of an update breaks a rule.
     #[error("invalid update")]
     Invalid(Vec<FieldError>),
+    /// A campaign must be paused (or not yet started, or completed) before it is deleted.
+    #[error("the campaign is active")]
+    CampaignActive,
+    /// A prospect must have every conversation paused or finished before it is deleted.
+    #[error("the prospect has an active conversation")]
+    ProspectActive,
+    /// An import into the campaign (or one of the agent's campaigns) is queued or running.
+    #[error("an import is running for this campaign")]
+    CampaignBusy,
+    /// A row the request names by id does not exist in the team; the text says which, for
+    /// people (e.g. `Product not found`).
+    #[error("{0}")]
+    MissingReference(&'static str),
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

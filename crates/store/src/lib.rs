@@ -10,14 +10,23 @@
 //!   for both backends from one body (`impl_*_store!` macros), with backend differences in
 //!   [`sqlite`] and [`postgres`].
 
+mod access;
 pub mod agents;
+pub mod analytics;
+pub mod campaigns;
+pub mod chats;
 pub mod dnc;
+pub mod engine;
 mod error;
+pub mod imports;
 pub mod postgres;
 pub mod products;
 pub mod prompts;
+pub mod search;
 pub mod sqlite;
 pub mod teams;
+pub mod webhooks;
+pub mod workspaces;
 
 use std::sync::Arc;
 
@@ -31,6 +40,14 @@ pub trait Store:
     + prompts::PromptStore
     + agents::AgentStore
     + dnc::DncStore
+    + webhooks::WebhookStore
+    + campaigns::CampaignStore
+    + imports::ImportStore
+    + chats::ChatStore
+    + analytics::AnalyticsStore
+    + search::SearchStore
+    + workspaces::WorkspaceStore
+    + engine::EngineStore
     + Send
     + Sync
 {

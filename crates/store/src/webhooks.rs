@@ -106,10 +106,16 @@ pub trait WebhookStore {
     async fn get_webhook(&self, team: &str, id: &str) -> StoreResult<Webhook>;
     async fn create_webhook(&self, team: &str, new: NewWebhook) -> StoreResult<Webhook>;
     /// Applies `patch`; `active: true` also resets the failure tracking.
-    async fn update_webhook(&self, team: &str, id: &str, patch: WebhookPatch) -> StoreResult<Webhook>;
+    async fn update_webhook(
+        &self,
+        team: &str,
+        id: &str,
+        patch: WebhookPatch,
+    ) -> StoreResult<Webhook>;
     async fn delete_webhook(&self, team: &str, id: &str) -> StoreResult<Webhook>;
     /// Writes an event to the outbox.
-    async fn record_event(&self, team: &str, event_type: &str, data: &Value) -> StoreResult<String>;
+    async fn record_event(&self, team: &str, event_type: &str, data: &Value)
+    -> StoreResult<String>;
     /// Queues a test delivery of `data` to every active webhook of the team subscribed to
     /// `event_type`, and returns those webhooks (empty: nothing queued).
     async fn queue_test_deliveries(
@@ -145,7 +151,12 @@ pub trait WebhookStore {
         offset: i64,
     ) -> StoreResult<Vec<Delivery>>;
     /// Queues a finished delivery for another attempt now; a pending one is left as it is.
-    async fn retry_delivery(&self, team: &str, webhook: &str, delivery: &str) -> StoreResult<Delivery>;
+    async fn retry_delivery(
+        &self,
+        team: &str,
+        webhook: &str,
+        delivery: &str,
+    ) -> StoreResult<Delivery>;
 }
 
 #[derive(sqlx::FromRow)]

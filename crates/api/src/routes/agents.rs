@@ -1,6 +1,11 @@
 //! Agents: list, create, details with usage and alerts, settings, setup, pause, resume, delete,
-//! relaunch. Status rules live in `outbound_core::agent`; a refused transition is
-//! 400 `invalid_status` with `currentStatus`.
+//! relaunch, and the verification code of a login (our extension). Status rules live in
+//! `outbound_core::agent`; a refused transition is 400 `invalid_status` with `currentStatus`.
+//!
+//! `workingHours.timezone` is a whole-hour offset or an IANA name (DST-aware); responses always
+//! show an integer offset (for an IANA zone, its offset now) and add `timezoneName`.
+//! The LinkedIn login itself is the engine's work: `setup` leaves the agent `auth_in_progress`
+//! and the engine logs it in; a verification code is queued for the engine likewise.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,7 +15,8 @@ use outbound_core::agent::{
     MESSAGES_MAX_RANGE, MESSAGES_MIN_RANGE, WorkingHours, is_valid_days_mask, parse_clock_time,
 };
 use outbound_core::plan::Quota;
-use outbound_core::time::iso8601;
+use outbound_core::schedule::Zone;
+use outbound_core::time::{iso8601, now_millis};
 use outbound_core::validation::Problems;
 use outbound_store::agents::{
     Agent, AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch,
@@ -29,6 +35,8 @@ const TIMEZONE_RANGE: (i64, i64) = (-12, 14);
 const MIN_PASSWORD_LEN: usize = 6;
 /// Longest accepted login or password.
 const MAX_CREDENTIAL_LEN: usize = 254;
+/// Length bounds of a verification code.
+const CODE_LEN: (usize, usize) = (4, 12);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -73,7 +81,40 @@ pub struct Usage {
     messages_daily: i64,
     next_invitation: Option<String>,
     next_message: Option<String>,
-    working_hours: WorkingHours,
+    working_hours: WorkingHoursView,
+}
+
+/// Working hours as shown: the offset is always an integer (an IANA zone's offset now).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkingHoursView {
+    /// `"1:1:1:1:1:0:0"`, Monday first.
+    days: String,
+    /// `"HH:MM"`, 24-hour.
+    start: String,
+    /// `"HH:MM"`, 24-hour.
+    stop: String,
+    /// Offset from UTC in whole hours.
+    timezone: i32,
+    /// The IANA zone, when the hours follow one (daylight saving included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timezone_name: Option<String>,
+}
+
+impl WorkingHoursView {
+    fn of(hours: WorkingHours, zone_name: Option<String>) -> Self {
+        let timezone = zone_name
+            .as_deref()
+            .and_then(Zone::named)
+            .map_or(hours.timezone, |zone| zone.offset_hours_at(chrono::Utc::now()));
+        WorkingHoursView {
+            days: hours.days,
+            start: hours.start,
+            stop: hours.stop,
+            timezone,
+            timezone_name: zone_name,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,7 +146,7 @@ impl From<Agent> for AgentDetails {
                 messages_daily: a.usage.messages_target,
                 next_invitation: a.usage.next_invitation.map(iso8601),
                 next_message: a.usage.next_message.map(iso8601),
-                working_hours: a.working_hours,
+                working_hours: WorkingHoursView::of(a.working_hours, a.timezone_name),
             },
             limits: a.limits,
             settings: vec![
@@ -149,8 +190,17 @@ pub struct WorkingHoursRequest {
     /// `HH:MM`, 24-hour (`end` is accepted too).
     #[serde(alias = "end")]
     stop: Option<String>,
-    /// Offset from UTC in whole hours, -12 to 14.
-    timezone: Option<i64>,
+    /// Offset from UTC in whole hours (-12 to 14), or an IANA zone name such as
+    /// `Europe/Paris` (daylight saving included).
+    timezone: Option<TimezoneRequest>,
+}
+
+/// A whole-hour offset or an IANA zone name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TimezoneRequest {
+    Offset(i64),
+    Name(String),
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -312,14 +362,32 @@ fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
                 problems.add(field, "Times are HH:MM, 24-hour");
             }
         }
-        if let Some(offset) = hours.timezone {
-            problems.check_range("workingHours.timezone", offset, TIMEZONE_RANGE.0, TIMEZONE_RANGE.1);
-        }
+        let (timezone, timezone_name) = match hours.timezone {
+            None => (None, None),
+            Some(TimezoneRequest::Offset(offset)) => {
+                problems.check_range("workingHours.timezone", offset, TIMEZONE_RANGE.0, TIMEZONE_RANGE.1);
+                (i32::try_from(offset).ok(), None)
+            }
+            Some(TimezoneRequest::Name(name)) => match Zone::named(name.trim()) {
+                Some(zone) => {
+                    let offset = zone.offset_hours_at(chrono::Utc::now());
+                    (None, Some((name.trim().to_owned(), offset)))
+                }
+                None => {
+                    problems.add(
+                        "workingHours.timezone",
+                        "timezone must be a whole-hour offset (-12 to 14) or an IANA time zone name such as Europe/Paris",
+                    );
+                    (None, None)
+                }
+            },
+        };
         WorkingHoursPatch {
             days: hours.days,
             start: hours.start,
             stop: hours.stop,
-            timezone: hours.timezone.and_then(|t| i32::try_from(t).ok()),
+            timezone,
+            timezone_name,
         }
     });
     let limits = body.limits.map(|limits| {
@@ -461,6 +529,57 @@ pub async fn setup_agent(
     Ok(Json(Message {
         message: "Agent setup successfully",
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerificationCodeRequest {
+    /// The code LinkedIn sent (SMS, e-mail or authenticator app), 4–12 letters or digits.
+    code: String,
+}
+
+/// Submit the verification code of a LinkedIn login (our extension; Kakiyo asks for it in its
+/// dashboard). Accepted while the agent is `auth_needed` with an `auth` alert; the engine submits
+/// it at once: on success the alert is cleared and the agent is `running`, otherwise the alert
+/// says what went wrong.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{id}/verification-code",
+    tag = "Agents",
+    params(("id" = String, Path, description = "Agent id")),
+    request_body = VerificationCodeRequest,
+    responses(
+        (status = 202, description = "Code queued for the login", body = Message),
+        (status = 400, description = "Validation error, or the agent is not waiting for a code (invalid_status)", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Agent not found", body = ErrorBody),
+    )
+)]
+pub async fn submit_verification_code(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VerificationCodeRequest>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    let code = body.code.trim();
+    let well_formed = (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
+        && code.chars().all(|c| c.is_ascii_alphanumeric());
+    if !well_formed {
+        return Err(ApiError::field(
+            "code",
+            "The verification code must be 4 to 12 letters or digits",
+        ));
+    }
+    state
+        .store
+        .queue_verification_code(&tenant.team_id, &id, &state.secrets.seal(code), now_millis())
+        .await
+        .or_not_found(AGENT_NOT_FOUND)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Message {
+            message: "Verification code submitted",
+        }),
+    ))
 }
 
 /// Pause the agent: it sends nothing until resumed.

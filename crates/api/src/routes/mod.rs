@@ -2,12 +2,19 @@
 //! health, document and reference routes, and the layers around them.
 
 mod agents;
+mod analytics;
+mod campaigns;
 mod dnc;
 mod health;
+mod imports;
 mod models;
 mod products;
 mod prompts;
+mod prospects;
+mod search;
 mod verify;
+mod webhooks;
+mod workspaces;
 
 use axum::Extension;
 use axum::Router;
@@ -45,6 +52,11 @@ use crate::{AppState, auth, docs, request_id};
         (name = "Prompts", description = "How the AI writes: context, first message, follow-ups"),
         (name = "Agents", description = "LinkedIn accounts that run campaigns"),
         (name = "Do-Not-Contact", description = "People who must never be contacted"),
+        (name = "Webhooks", description = "Signed event notifications to your endpoints"),
+        (name = "Analytics", description = "Team and campaign figures, rates and daily activity"),
+        (name = "Campaigns", description = "Outreach campaigns: one agent, one product, one prompt"),
+        (name = "Workspaces", description = "Agency client workspaces, their clients and agents"),
+        (name = "Prospects", description = "People in campaigns: imports, conversations, search"),
     )
 )]
 struct ApiDoc;
@@ -80,10 +92,56 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::pause_agent))
         .routes(routes!(agents::resume_agent))
         .routes(routes!(agents::relaunch_agent))
+        .routes(routes!(agents::submit_verification_code))
         .routes(routes!(dnc::list_dnc, dnc::add_dnc))
         .routes(routes!(dnc::check_dnc))
         .routes(routes!(dnc::add_dnc_batch))
         .routes(routes!(dnc::delete_dnc))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_events))
+        .routes(routes!(webhooks::send_test))
+        .routes(routes!(webhooks::list_test_events))
+        .routes(routes!(webhooks::test_example))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::retry_delivery))
+        .routes(routes!(search::search_prospects))
+        .routes(routes!(analytics::overview))
+        .routes(routes!(analytics::campaign_analytics))
+        .routes(routes!(prospects::list_campaign_prospects))
+        .routes(routes!(prospects::get_prospect, prospects::delete_prospect))
+        .routes(routes!(prospects::update_custom_data))
+        .routes(routes!(prospects::pause_prospect))
+        .routes(routes!(prospects::resume_prospect))
+        .routes(routes!(prospects::qualify_prospect))
+        .routes(routes!(prospects::disqualify_prospect))
+        .routes(routes!(prospects::delete_prospects))
+        .routes(routes!(
+            campaigns::list_campaigns,
+            campaigns::create_campaign
+        ))
+        .routes(routes!(
+            campaigns::update_campaign,
+            campaigns::delete_campaign
+        ))
+        .routes(routes!(campaigns::pause_campaign))
+        .routes(routes!(campaigns::resume_campaign))
+        .routes(routes!(campaigns::campaign_stats))
+        .routes(routes!(
+            workspaces::list_workspaces,
+            workspaces::create_workspace
+        ))
+        .routes(routes!(workspaces::delete_workspace))
+        .routes(routes!(workspaces::invite_client))
+        .routes(routes!(workspaces::remove_client))
+        .routes(routes!(
+            workspaces::assign_agent,
+            workspaces::unassign_agent
+        ))
+        .routes(routes!(imports::add_prospect))
+        .routes(routes!(imports::add_prospects_batch))
+        .routes(routes!(imports::add_prospects_round_robin))
+        .routes(routes!(imports::get_import))
 }
 
 /// The OpenAPI document of every `/v1` route.

@@ -108,6 +108,8 @@ pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub backend: Backend,
+    /// The URL of this app's database, to open a second store on it.
+    pub database_url: String,
     pub client: reqwest::Client,
     /// The first team (plan `unlimited`).
     pub team: TeamKey,
@@ -170,6 +172,15 @@ impl TestApp {
 
     /// A server with the given rate limits; `None` for PostgreSQL without a configured server.
     pub async fn spawn_with(backend: Backend, limits: RateLimits) -> Option<TestApp> {
+        Self::spawn_with_settings(backend, |settings| settings.rate_limits = limits).await
+    }
+
+    /// A server with rate limits off and the settings changed by `configure`; `None` for
+    /// PostgreSQL without a configured server.
+    pub async fn spawn_with_settings(
+        backend: Backend,
+        configure: impl FnOnce(&mut ApiSettings),
+    ) -> Option<TestApp> {
         let mut database = None;
         let (url, tempdir) = match backend {
             Backend::Sqlite => {
@@ -194,11 +205,14 @@ impl TestApp {
         };
         let store = outbound_store::connect(&url).await.expect("connect store");
         store.migrate().await.expect("migrate");
-        let settings = ApiSettings {
-            rate_limits: limits,
+        let mut settings = ApiSettings {
+            rate_limits: RateLimits::off(),
             max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
             models: ModelCatalog::new(default_catalogue(), ["openai".to_owned()]),
+            smtp_url: None,
+            public_url: None,
         };
+        configure(&mut settings);
         let secrets =
             SecretBox::from_encoded_key(&SecretBox::generate_encoded_key()).expect("secret key");
         let app = outbound_api::app(Arc::clone(&store), secrets, settings);
@@ -213,7 +227,8 @@ impl TestApp {
             base: format!("http://{addr}"),
             store,
             backend,
-            client: reqwest::Client::new(),
+            database_url: url.clone(),
+            client: http_client(),
             team: TeamKey {
                 team_id: String::new(),
                 key: String::new(),
@@ -363,4 +378,11 @@ pub fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     let text = value.as_str().expect("a timestamp string");
     assert!(text.ends_with('Z'), "not UTC `Z`: {text}");
     chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 timestamp")
+}
+
+/// An HTTP client for the tests. Other crates of the workspace build reqwest without a default
+/// TLS provider (they install `ring`), so the tests install it too before building a client.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

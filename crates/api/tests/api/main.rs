@@ -4,11 +4,18 @@
 mod common;
 
 mod agents;
+mod analytics;
 mod auth;
+mod campaigns;
 mod dnc;
 mod errors;
+mod imports;
 mod models;
 mod openapi;
 mod products;
 mod prompts;
+mod prospects;
 mod rate_limits;
+mod search;
+mod webhooks;
+mod workspaces;

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod migrate;
 pub mod serve;
 pub mod teams;
+pub mod worker;
 
 use anyhow::{Context, Result};
 use outbound_store::Store;

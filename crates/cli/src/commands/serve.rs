@@ -1,15 +1,20 @@
-//! `outbound serve`: runs the HTTP API until SIGINT or SIGTERM.
+//! `outbound serve`: runs the HTTP API, the webhook dispatcher and the import worker until
+//! SIGINT or SIGTERM.
 //!
 //! Rule: on a database without teams, the first start creates team `default` (plan
 //! `unlimited`) with one API key and prints `API key: <key>` on stdout — the only time that key
 //! is shown; later starts print nothing there. On a signal the server stops accepting
-//! connections and lets in-flight requests finish, for at most [`SHUTDOWN_GRACE`].
+//! connections and lets in-flight requests finish, for at most [`SHUTDOWN_GRACE`]; the
+//! dispatcher stops claiming deliveries and finishes the attempts it has started (each bounded
+//! by the webhook timeout; an unfinished one is sent again by the next process).
 
 use anyhow::{Context, Result};
 use clap::Args;
 use outbound_core::keys::{generate_api_key, hash_api_key};
 use outbound_core::plan::Plan;
+use outbound_engine::Dispatcher;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -58,12 +63,38 @@ pub async fn run(config: &Config) -> Result<()> {
     );
     eprintln!("Listening on http://{local}");
 
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&store),
+        Arc::new(secrets.clone()),
+        config.webhook_config(),
+    )
+    .context("cannot start the webhook dispatcher")?;
+    let (dispatcher_stop, dispatcher_stopped) = oneshot::channel::<()>();
+    // The dispatcher stops when told to, or when the sender is dropped (the server failed).
+    let dispatcher = tokio::spawn(dispatcher.run(async move {
+        let _ = dispatcher_stopped.await;
+    }));
+
+    let (imports_stop, mut imports_stopped) = tokio::sync::watch::channel(false);
+    let imports = tokio::spawn(outbound_engine::imports::run_imports(
+        Arc::clone(&store),
+        outbound_engine::imports::DEFAULT_POLL_INTERVAL,
+        async move {
+            let _ = imports_stopped.changed().await;
+        },
+    ));
+
     let app = outbound_api::app(store, secrets, config.api_settings());
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let name = signal.await;
-        tracing::info!(signal = name, "shutting down: finishing in-flight requests");
-        // The receiver only goes away when the process is exiting anyway.
+        tracing::info!(
+            signal = name,
+            "shutting down: finishing in-flight requests and webhook attempts"
+        );
+        // The receivers only go away when the process is exiting anyway.
+        let _ = dispatcher_stop.send(());
+        let _ = imports_stop.send(true);
         let _ = stopping_tx.send(());
     });
     let deadline = async {
@@ -73,15 +104,35 @@ pub async fn run(config: &Config) -> Result<()> {
             std::future::pending::<()>().await;
         }
     };
-    tokio::select! {
-        served = server => served.context("the HTTP server failed")?,
-        () = deadline => tracing::warn!(
-            grace = ?SHUTDOWN_GRACE,
-            "requests still running after the shutdown grace period; exiting anyway"
-        ),
-    }
+    let served = tokio::select! {
+        served = server => served.context("the HTTP server failed"),
+        () = deadline => {
+            tracing::warn!(
+                grace = ?SHUTDOWN_GRACE,
+                "requests still running after the shutdown grace period; exiting anyway"
+            );
+            Ok(())
+        }
+    };
+    wait_for_dispatcher(dispatcher).await;
+    wait_for_dispatcher(imports).await;
+    served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits for a stopping background worker (webhook dispatcher, import worker) to finish what it
+/// has in flight, for at most [`SHUTDOWN_GRACE`]; work cut short is done again by the next
+/// process.
+pub async fn wait_for_dispatcher(dispatcher: tokio::task::JoinHandle<()>) {
+    match tokio::time::timeout(SHUTDOWN_GRACE, dispatcher).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the webhook dispatcher failed"),
+        Err(_) => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "webhook attempts still running after the shutdown grace period; exiting anyway"
+        ),
+    }
 }
 
 /// Creates the first team and key on an empty database and shows the key once.
@@ -115,7 +166,7 @@ async fn bootstrap(store: &dyn outbound_store::Store) -> Result<()> {
 /// A future that resolves with the signal's name on SIGINT or SIGTERM. The handlers are
 /// installed now, so a signal that arrives before the future is polled is not lost.
 #[cfg(unix)]
-fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
+pub fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -129,7 +180,7 @@ fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
 
 /// A future that resolves on Ctrl-C.
 #[cfg(not(unix))]
-fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
+pub fn shutdown_signal() -> Result<impl Future<Output = &'static str>> {
     Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -1,0 +1,2497 @@
+//! The outreach engine's persistence: durable tasks, the at-most-once send ledger, the agents'
+//! daily usage and the conversations' engine state.
+//!
+//! Rules:
+//! - a task has a deterministic id (`<agent or chat id>:<kind>`, [`task_id`]), so there is at
+//!   most one task of a kind per owner and scheduling one twice is an upsert; recurring tasks
+//!   (slots, checks) are rescheduled in place;
+//! - workers claim due tasks (`pending`, `due_at <= now`) in `(due_at, id)` order and hold them
+//!   `running` until a lease on the wall clock runs out (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
+//!   SQLite: one writer); finishing a claim only touches a task that is still `running`, so a
+//!   task re-armed meanwhile keeps its new schedule;
+//! - a send (invitation or message) is recorded `sending` and COMMITTED by [`EngineStore::begin_sends`]
+//!   before the connector is called, after re-checking in that transaction that the
+//!   conversation may still be contacted (campaign active, agent running, chat not paused nor
+//!   finished, prospect not on the DNC list); [`EngineStore::settle`] then records what happened
+//!   in ONE transaction: the ledger row, the chat, its messages, the campaign counters (the
+//!   chats' tally delta), the agent's usage and action log, the webhook events and the tasks.
+//!   A chat effect that depends on a send applies only if that very call moved the ledger row
+//!   out of `sending`, so a send reconciled twice is recorded once;
+//! - chat effects are applied to the row read under the write lock, with guards (an invitation
+//!   is accepted only from status 1, a finished conversation keeps its status), so the API's
+//!   concurrent changes (pause, manual verdict, DNC) are never overwritten;
+//! - a conversation that finishes has its pending tasks cancelled in the same transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use outbound_core::agent::{
+    AgentEvent, AgentSettings, AgentStatus, Alert, Limits, WorkingHours, next_status,
+};
+use outbound_core::conversation::{CampaignStatus, ChatTally, Qualification, status};
+use outbound_core::events::EventType;
+use outbound_core::ids::new_id;
+use outbound_core::prompt::{FollowUp, PromptSections};
+use outbound_core::time::{Millis, iso8601};
+use serde_json::{Value, json};
+
+use crate::chats::{ProspectProfile, Role, search_text, status_after_message};
+use crate::{StoreError, StoreResult};
+
+/// The kinds of tasks.
+pub mod kind {
+    /// Agent: send the next invitation.
+    pub const INVITE_SLOT: &str = "invite_slot";
+    /// Agent: send the next due message (replies first).
+    pub const MESSAGE_SLOT: &str = "message_slot";
+    /// Chat: look for an acceptance or for new messages of the prospect.
+    pub const CHECK: &str = "check";
+    /// Chat: fetch the profile after an acceptance.
+    pub const ENRICH: &str = "enrich";
+    /// Chat: score the conversation.
+    pub const QUALIFY: &str = "qualify";
+    /// Agent: log in with the stored credentials.
+    pub const LOGIN: &str = "login";
+    /// Agent: submit the verification code in the payload (sealed).
+    pub const SUBMIT_CODE: &str = "submit_code";
+}
+
+/// Task states.
+pub mod task_status {
+    pub const PENDING: &str = "pending";
+    pub const RUNNING: &str = "running";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+}
+
+/// The due time of a slot task that has nothing to do (9999-12-31): new work pulls it forward.
+pub const PARKED: Millis = 253_402_300_799_000;
+
+/// Who gave an automatic verdict, as the event's `qualifiedBy` says.
+pub const QUALIFIED_BY_AI: &str = "ai";
+/// Rows per multi-row insert (well under both backends' limits on bound values).
+const INSERT_CHUNK: usize = 500;
+/// How a local day is stored (`agents.usage_day`, `agent_days.day`).
+const DAY_FORMAT: &str = "%Y-%m-%d";
+
+/// The id of the task of `kind` owned by an agent or a chat.
+pub fn task_id(owner: &str, kind: &str) -> String {
+    format!("{owner}:{kind}")
+}
+
+/// What an agent message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// The first message after the invitation was accepted.
+    First,
+    /// A follow-up to a prospect who has not replied.
+    FollowUp,
+    /// The answer to the prospect's latest message.
+    Reply,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::First => "first",
+            MessageKind::FollowUp => "followup",
+            MessageKind::Reply => "reply",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<MessageKind> {
+        [MessageKind::First, MessageKind::FollowUp, MessageKind::Reply]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
+}
+
+/// What a send is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendKind {
+    Invitation,
+    Message(MessageKind),
+}
+
+impl SendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendKind::Invitation => "invitation",
+            SendKind::Message(kind) => kind.as_str(),
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<SendKind> {
+        if value == "invitation" {
+            Some(SendKind::Invitation)
+        } else {
+            MessageKind::parse(value).map(SendKind::Message)
+        }
+    }
+}
+
+/// Kinds of the agent action log.
+pub mod action {
+    pub const INVITATION: &str = "invitation";
+    pub const MESSAGE: &str = "message";
+}
+
+/// A claimed task.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Task {
+    pub id: String,
+    pub team_id: String,
+    pub agent_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub kind: String,
+    pub due_at: Millis,
+    pub not_before: Option<Millis>,
+    pub attempts: i64,
+    pub payload: Option<String>,
+}
+
+/// A task to schedule (replacing the one with the same id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub id: String,
+    pub team_id: String,
+    pub agent_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub kind: &'static str,
+    pub due_at: Millis,
+    pub not_before: Option<Millis>,
+    pub payload: Option<String>,
+}
+
+/// An agent as the engine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineAgent {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub status: AgentStatus,
+    pub login: Option<String>,
+    pub country: Option<String>,
+    pub password_sealed: Option<String>,
+    pub provider_account_id: Option<String>,
+    pub working_hours: WorkingHours,
+    /// An IANA zone that wins over `working_hours.timezone`.
+    pub timezone_name: Option<String>,
+    pub limits: Limits,
+    pub settings: AgentSettings,
+    pub alerts: Vec<Alert>,
+    /// The local day (`YYYY-MM-DD`) the usage counters and targets belong to.
+    pub usage_day: Option<String>,
+    /// When that local day ends.
+    pub day_ends_at: Option<Millis>,
+    pub invitations_today: i64,
+    pub messages_today: i64,
+    pub invitations_target: i64,
+    pub messages_target: i64,
+    pub weekly_invitation_cap: i64,
+    pub last_invitation_at: Option<Millis>,
+    pub last_message_action_at: Option<Millis>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EngineAgentRow {
+    id: String,
+    team_id: String,
+    name: String,
+    status: String,
+    login: Option<String>,
+    country: Option<String>,
+    password_sealed: Option<String>,
+    provider_account_id: Option<String>,
+    working_days: String,
+    working_start: String,
+    working_stop: String,
+    timezone_offset: i64,
+    timezone_name: Option<String>,
+    invitations_min: i64,
+    invitations_max: i64,
+    messages_min: i64,
+    messages_max: i64,
+    skip_in_network: bool,
+    invitations_only: bool,
+    alerts: String,
+    usage_day: Option<String>,
+    day_ends_at: Option<i64>,
+    invitations_today: i64,
+    messages_today: i64,
+    invitations_target: i64,
+    messages_target: i64,
+    weekly_invitation_cap: i64,
+    last_invitation_at: Option<i64>,
+    last_message_action_at: Option<i64>,
+}
+
+impl TryFrom<EngineAgentRow> for EngineAgent {
+    type Error = StoreError;
+
+    fn try_from(row: EngineAgentRow) -> StoreResult<EngineAgent> {
+        Ok(EngineAgent {
+            status: row
+                .status
+                .parse()
+                .map_err(|e: outbound_core::agent::UnknownAgentStatus| {
+                    StoreError::Corrupt(e.to_string())
+                })?,
+            alerts: serde_json::from_str(&row.alerts)
+                .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?,
+            working_hours: WorkingHours {
+                days: row.working_days,
+                start: row.working_start,
+                stop: row.working_stop,
+                timezone: i32::try_from(row.timezone_offset)
+                    .map_err(|e| StoreError::Corrupt(format!("agent timezone: {e}")))?,
+            },
+            limits: Limits {
+                invitations_min: row.invitations_min,
+                invitations_max: row.invitations_max,
+                messages_min: row.messages_min,
+                messages_max: row.messages_max,
+            },
+            settings: AgentSettings {
+                skip_in_network: row.skip_in_network,
+                invitations_only: row.invitations_only,
+            },
+            id: row.id,
+            team_id: row.team_id,
+            name: row.name,
+            login: row.login,
+            country: row.country,
+            password_sealed: row.password_sealed,
+            provider_account_id: row.provider_account_id,
+            timezone_name: row.timezone_name,
+            usage_day: row.usage_day,
+            day_ends_at: row.day_ends_at,
+            invitations_today: row.invitations_today,
+            messages_today: row.messages_today,
+            invitations_target: row.invitations_target,
+            messages_target: row.messages_target,
+            weekly_invitation_cap: row.weekly_invitation_cap,
+            last_invitation_at: row.last_invitation_at,
+            last_message_action_at: row.last_message_action_at,
+        })
+    }
+}
+
+macro_rules! select_engine_agents {
+    () => {
+        "SELECT id, team_id, name, status, login, country, password_sealed, provider_account_id, \
+         working_days, working_start, working_stop, timezone_offset, timezone_name, \
+         invitations_min, invitations_max, messages_min, messages_max, skip_in_network, \
+         invitations_only, alerts, usage_day, day_ends_at, invitations_today, messages_today, \
+         invitations_target, messages_target, weekly_invitation_cap, last_invitation_at, \
+         last_message_action_at FROM agents"
+    };
+}
+
+/// A conversation with its prospect, as the engine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineChat {
+    pub id: String,
+    pub team_id: String,
+    pub campaign_id: String,
+    pub agent_id: String,
+    pub campaign_status: CampaignStatus,
+    pub prospect_id: String,
+    pub prospect_name: String,
+    pub url: String,
+    pub headline: Option<String>,
+    pub about: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub status: i64,
+    pub qualification: Qualification,
+    pub paused: bool,
+    pub has_responded: bool,
+    pub ongoing: bool,
+    pub custom_data: String,
+    pub messages_sent: i64,
+    pub last_message_at: Option<Millis>,
+    pub last_response_at: Option<Millis>,
+    pub invited_at: Option<Millis>,
+    pub accepted_at: Option<Millis>,
+    pub enriched_at: Option<Millis>,
+    pub next_message_at: Option<Millis>,
+    pub next_message_kind: Option<MessageKind>,
+    pub followups_sent: i64,
+    pub replies_seen_at: Option<Millis>,
+    /// The prospect's URL is on the team's Do-Not-Contact list.
+    pub on_dnc: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct EngineChatRow {
+    id: String,
+    team_id: String,
+    campaign_id: String,
+    agent_id: String,
+    campaign_status: String,
+    prospect_id: String,
+    prospect_name: String,
+    url: String,
+    headline: Option<String>,
+    about: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    company: Option<String>,
+    job_title: Option<String>,
+    status: i64,
+    qualification: String,
+    paused: bool,
+    has_responded: bool,
+    ongoing: bool,
+    custom_data: String,
+    messages_sent: i64,
+    last_message_at: Option<i64>,
+    last_response_at: Option<i64>,
+    invited_at: Option<i64>,
+    accepted_at: Option<i64>,
+    enriched_at: Option<i64>,
+    next_message_at: Option<i64>,
+    next_message_kind: Option<String>,
+    followups_sent: i64,
+    replies_seen_at: Option<i64>,
+    on_dnc: bool,
+}
+
+impl TryFrom<EngineChatRow> for EngineChat {
+    type Error = StoreError;
+
+    fn try_from(row: EngineChatRow) -> StoreResult<EngineChat> {
+        Ok(EngineChat {
+            campaign_status: CampaignStatus::parse(&row.campaign_status).ok_or_else(|| {
+                StoreError::Corrupt(format!("campaign status {}", row.campaign_status))
+            })?,
+            qualification: Qualification::parse(&row.qualification)
+                .ok_or_else(|| StoreError::Corrupt(format!("qualification {}", row.qualification)))?,
+            next_message_kind: row.next_message_kind.as_deref().and_then(MessageKind::parse),
+            id: row.id,
+            team_id: row.team_id,
+            campaign_id: row.campaign_id,
+            agent_id: row.agent_id,
+            prospect_id: row.prospect_id,
+            prospect_name: row.prospect_name,
+            url: row.url,
+            headline: row.headline,
+            about: row.about,
+            city: row.city,
+            country: row.country,
+            company: row.company,
+            job_title: row.job_title,
+            status: row.status,
+            paused: row.paused,
+            has_responded: row.has_responded,
+            ongoing: row.ongoing,
+            custom_data: row.custom_data,
+            messages_sent: row.messages_sent,
+            last_message_at: row.last_message_at,
+            last_response_at: row.last_response_at,
+            invited_at: row.invited_at,
+            accepted_at: row.accepted_at,
+            enriched_at: row.enriched_at,
+            next_message_at: row.next_message_at,
+            followups_sent: row.followups_sent,
+            replies_seen_at: row.replies_seen_at,
+            on_dnc: row.on_dnc,
+        })
+    }
+}
+
+/// `SELECT <engine chat columns> FROM chats ch JOIN campaigns c JOIN prospects p`, for
+/// `concat!` with a `WHERE` clause.
+macro_rules! select_engine_chats {
+    () => {
+        "SELECT ch.id, ch.team_id, ch.campaign_id, c.agent_id, c.status AS campaign_status, \
+         ch.prospect_id, p.name AS prospect_name, p.url, p.headline, p.about, p.city, p.country, \
+         p.current_company_name AS company, p.current_job_title AS job_title, ch.status, \
+         ch.qualification, ch.paused, ch.has_responded, ch.ongoing, ch.custom_data, \
+         ch.messages_sent, ch.last_message_at, ch.last_response_at, ch.invited_at, \
+         ch.accepted_at, ch.enriched_at, ch.next_message_at, ch.next_message_kind, \
+         ch.followups_sent, ch.replies_seen_at, \
+         EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id AND d.url = p.url) \
+         AS on_dnc \
+         FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
+         JOIN prospects p ON p.id = ch.prospect_id"
+    };
+}
+
+/// What a campaign's conversations are written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignContext {
+    pub id: String,
+    pub team_id: String,
+    pub status: CampaignStatus,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub qualification_automatic: i64,
+    pub qualification_verification: i64,
+    pub variables: BTreeMap<String, String>,
+    pub prompt: PromptSections,
+    /// The prompt's model id (a catalogue entry).
+    pub model: String,
+    pub product_name: String,
+    pub product_description: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CampaignContextRow {
+    id: String,
+    team_id: String,
+    status: String,
+    agent_id: String,
+    agent_name: String,
+    qualification_automatic: i64,
+    qualification_verification: i64,
+    variables: String,
+    context: String,
+    first_message: String,
+    follow_ups: String,
+    follow_up_enabled: bool,
+    comment: String,
+    model: String,
+    product_name: String,
+    product_description: String,
+}
+
+impl TryFrom<CampaignContextRow> for CampaignContext {
+    type Error = StoreError;
+
+    fn try_from(row: CampaignContextRow) -> StoreResult<CampaignContext> {
+        let follow_ups: Vec<FollowUp> = serde_json::from_str(&row.follow_ups)
+            .map_err(|e| StoreError::Corrupt(format!("prompt follow-ups: {e}")))?;
+        Ok(CampaignContext {
+            status: CampaignStatus::parse(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("campaign status {}", row.status)))?,
+            variables: serde_json::from_str(&row.variables)
+                .map_err(|e| StoreError::Corrupt(format!("campaign variables: {e}")))?,
+            prompt: PromptSections {
+                context: row.context,
+                first_message: row.first_message,
+                follow_ups,
+                follow_up_enabled: row.follow_up_enabled,
+                comment: row.comment,
+            },
+            id: row.id,
+            team_id: row.team_id,
+            agent_id: row.agent_id,
+            agent_name: row.agent_name,
+            qualification_automatic: row.qualification_automatic,
+            qualification_verification: row.qualification_verification,
+            model: row.model,
+            product_name: row.product_name,
+            product_description: row.product_description,
+        })
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryMessage {
+    pub chat_id: String,
+    pub role: Role,
+    pub content: String,
+    pub at: Millis,
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    chat_id: String,
+    role: String,
+    content: String,
+    created_at: i64,
+}
+
+/// A send about to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSend {
+    /// Also the idempotency key given to the connector.
+    pub id: String,
+    pub team_id: String,
+    pub agent_id: String,
+    pub chat_id: String,
+    pub kind: SendKind,
+    pub text: String,
+    /// Engine time of the send.
+    pub at: Millis,
+    /// Wall-clock time after which an unsettled send may be reconciled by another process.
+    pub lease_until: Millis,
+}
+
+/// A send still `sending` after its lease: its fate must be asked of the connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSend {
+    pub id: String,
+    pub team_id: String,
+    pub agent_id: String,
+    pub chat_id: String,
+    pub kind: SendKind,
+    pub text: String,
+    /// Engine time of the send.
+    pub at: Millis,
+    /// The due message the send took (restored if it did not happen).
+    pub restore: Option<(Millis, MessageKind)>,
+    pub url: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingSendRow {
+    id: String,
+    team_id: String,
+    agent_id: String,
+    chat_id: String,
+    kind: String,
+    text: String,
+    created_at: i64,
+    restore_at: Option<i64>,
+    restore_kind: Option<String>,
+    url: String,
+}
+
+/// What became of a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// It reached LinkedIn.
+    Sent { provider_id: Option<String> },
+    /// It certainly did not.
+    Failed { error: String },
+}
+
+/// The settlement of one ledger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendSettle {
+    pub id: String,
+    pub outcome: SendOutcome,
+}
+
+/// A change of a conversation, applied with its guard to the row read under the write lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatOp {
+    /// The invitation of ledger row `send_id` went out (status 0 → 1).
+    Invited { chat: String, send_id: String, at: Millis },
+    /// The invitation certainly did not go out: the chat may be invited again.
+    InviteReleased { chat: String },
+    /// LinkedIn refused: the conversation ends with this status (502–505).
+    Refused { chat: String, status_code: i64 },
+    /// Skipped (status 7): already in the network under `skipInNetwork`, or on the DNC list.
+    Skipped { chat: String },
+    /// Already a connection: no invitation, straight to messaging (status 0 → 2).
+    Connected { chat: String, at: Millis },
+    /// The invitation was accepted (status 1 → 2).
+    Accepted { chat: String, at: Millis },
+    /// The profile was read: stored on the prospect; the first message is due at
+    /// `first_message_at` (`None`: the agent sends no messages).
+    Enriched {
+        chat: String,
+        profile: ProspectProfile,
+        at: Millis,
+        first_message_at: Option<Millis>,
+    },
+    /// The message of ledger row `send_id` went out; `next` is the follow-up it plans.
+    MessageSent {
+        chat: String,
+        send_id: String,
+        kind: MessageKind,
+        text: String,
+        at: Millis,
+        next: Option<Millis>,
+    },
+    /// The message certainly did not go out: it is due again.
+    MessageReleased {
+        chat: String,
+        due: Millis,
+        kind: MessageKind,
+    },
+    /// The prospect wrote; `reply_at` schedules the AI's answer (cancelling follow-ups).
+    Received {
+        chat: String,
+        messages: Vec<(String, Millis)>,
+        reply_at: Option<Millis>,
+        seen_until: Millis,
+    },
+    /// Checked for messages up to `seen_until`: nothing new.
+    Seen { chat: String, seen_until: Millis },
+    /// The pending message is dropped (e.g. a follow-up after a reply, nothing to say).
+    DropMessage { chat: String },
+    /// The model's verdict on the conversation.
+    Judged {
+        chat: String,
+        score: i64,
+        qualification: Qualification,
+        at: Millis,
+    },
+}
+
+impl ChatOp {
+    fn chat(&self) -> &str {
+        match self {
+            ChatOp::Invited { chat, .. }
+            | ChatOp::InviteReleased { chat }
+            | ChatOp::Refused { chat, .. }
+            | ChatOp::Skipped { chat }
+            | ChatOp::Connected { chat, .. }
+            | ChatOp::Accepted { chat, .. }
+            | ChatOp::Enriched { chat, .. }
+            | ChatOp::MessageSent { chat, .. }
+            | ChatOp::MessageReleased { chat, .. }
+            | ChatOp::Received { chat, .. }
+            | ChatOp::Seen { chat, .. }
+            | ChatOp::DropMessage { chat }
+            | ChatOp::Judged { chat, .. } => chat,
+        }
+    }
+}
+
+/// A change of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOp {
+    /// Schedules a task, replacing the one with the same id (even a running one).
+    Upsert(NewTask),
+    /// Finishes the claim of a recurring task: pending again at `due_at`.
+    Reschedule {
+        id: String,
+        due_at: Millis,
+        not_before: Option<Millis>,
+    },
+    /// Finishes the claim of a one-off task.
+    Done { id: String },
+    /// Finishes a failed claim: tried again at `due_at`.
+    Retry {
+        id: String,
+        due_at: Millis,
+        error: String,
+    },
+    /// Finishes a claim that failed for good.
+    Fail { id: String, error: String },
+    /// New work for a pending slot task at `at`: it becomes due then (not before its
+    /// `not_before`), if that is earlier than planned.
+    Pull { id: String, at: Millis },
+}
+
+/// A change of an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentOp {
+    /// A new local day (or its end recomputed): targets drawn; counters reset if `reset`.
+    Rollover {
+        agent: String,
+        day: String,
+        day_ends_at: Millis,
+        invitations_target: i64,
+        messages_target: i64,
+        reset: bool,
+    },
+    /// The login succeeded: the agent runs, its alerts are cleared.
+    LoggedIn {
+        agent: String,
+        provider_account_id: String,
+        name: String,
+        avatar: Option<String>,
+    },
+    /// LinkedIn needs the user (a code, new credentials): `auth_needed` with `alert`.
+    NeedsAction {
+        agent: String,
+        provider_account_id: Option<String>,
+        alert: Alert,
+    },
+    /// The agent's alerts are replaced by `alert` (its status stays).
+    ReplaceAlerts { agent: String, alert: Alert },
+}
+
+/// Everything a batch of engine work changes, applied in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settlement {
+    /// Engine time of the batch (timestamps of the rows it writes).
+    pub now: Millis,
+    pub sends: Vec<SendSettle>,
+    pub chats: Vec<ChatOp>,
+    pub tasks: Vec<TaskOp>,
+    pub agents: Vec<AgentOp>,
+}
+
+impl Settlement {
+    pub fn new(now: Millis) -> Self {
+        Settlement {
+            now,
+            ..Settlement::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sends.is_empty() && self.chats.is_empty() && self.tasks.is_empty() && self.agents.is_empty()
+    }
+
+    /// Appends `other`'s changes after this one's.
+    pub fn extend(&mut self, other: Settlement) {
+        self.sends.extend(other.sends);
+        self.chats.extend(other.chats);
+        self.tasks.extend(other.tasks);
+        self.agents.extend(other.agents);
+    }
+}
+
+/// What a settlement did that the engine follows up on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Campaigns one of whose conversations finished or lost a task: they may be complete.
+    pub touched_campaigns: BTreeSet<String>,
+    pub invitations: u64,
+    pub messages: u64,
+    pub received: u64,
+}
+
+/// What [`EngineStore::plan_engine`] armed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Planned {
+    pub logins: u64,
+    pub slots_created: u64,
+    pub slots_rearmed: u64,
+    pub watched: u64,
+}
+
+/// Everything the auditor of a simulation reads, independently of the scheduler.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditData {
+    pub agents: Vec<EngineAgent>,
+    /// `(agent, local day, invitations target, messages target)`.
+    pub days: Vec<(String, String, i64, i64)>,
+    /// `(agent, chat, kind, at)`.
+    pub actions: Vec<(String, Option<String>, String, Millis)>,
+    /// `(id, chat, kind, text, status, at)`.
+    pub sends: Vec<(String, String, String, String, String, Millis)>,
+    /// `(chat, role, content, at)`, by chat then time.
+    pub messages: Vec<(String, String, String, Millis)>,
+    /// `(chat, url, status, qualification, agent)`.
+    pub chats: Vec<(String, String, i64, String, String)>,
+    /// `(event type, count)`.
+    pub events: Vec<(String, i64)>,
+    /// URLs on the DNC list.
+    pub dnc: Vec<String>,
+}
+
+#[async_trait::async_trait]
+pub trait EngineStore {
+    /// Arms the agent-level work: a `login` task for each agent logging in, the two slot tasks
+    /// of each running agent (created once), parked slots of running agents that have work
+    /// again (new prospects, resumed campaigns or chats), and a `check` task for each ongoing
+    /// conversation not yet watched.
+    async fn plan_engine(&self, now: Millis) -> StoreResult<Planned>;
+
+    /// Running agents whose local day ended (or was never computed).
+    async fn agents_to_roll_over(&self, now: Millis) -> StoreResult<Vec<EngineAgent>>;
+
+    /// Claims up to `limit` due tasks in `(due_at, id)` order until `lease_until` (wall clock),
+    /// after releasing the claims whose lease ran out before `wall`.
+    async fn claim_tasks(
+        &self,
+        now: Millis,
+        wall: Millis,
+        lease_until: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<Task>>;
+
+    /// The earliest due time of a pending task that is not parked.
+    async fn next_task_due(&self) -> StoreResult<Option<Millis>>;
+
+    async fn engine_agents(&self, ids: &[String]) -> StoreResult<Vec<EngineAgent>>;
+    async fn engine_chats(&self, ids: &[String]) -> StoreResult<Vec<EngineChat>>;
+    async fn campaign_contexts(&self, ids: &[String]) -> StoreResult<Vec<CampaignContext>>;
+    /// The messages of `chat_ids`, by chat then time.
+    async fn histories(&self, chat_ids: &[String]) -> StoreResult<Vec<HistoryMessage>>;
+
+    /// The agent's oldest conversations waiting for an invitation (status 0, not paused, not in
+    /// flight) in its active campaigns.
+    async fn invite_candidates(&self, agent: &str, limit: i64) -> StoreResult<Vec<EngineChat>>;
+
+    /// The agent's conversations with a planned message in its active campaigns, not paused:
+    /// due replies first, then by due time (future ones included, to know when to wake up).
+    async fn message_candidates(
+        &self,
+        agent: &str,
+        now: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<EngineChat>>;
+
+    /// Invitations each agent sent after `since`.
+    async fn invitations_since(
+        &self,
+        agents: &[String],
+        since: Millis,
+    ) -> StoreResult<HashMap<String, i64>>;
+
+    /// Records each send as `sending` (and takes its chat out of the queues) when its
+    /// conversation may still be contacted; commits before returning. One flag per send.
+    async fn begin_sends(&self, sends: &[NewSend]) -> StoreResult<Vec<bool>>;
+
+    /// Applies a settlement in one transaction.
+    async fn settle(&self, settlement: &Settlement) -> StoreResult<Settled>;
+
+    /// Sends still `sending` whose lease ran out before `wall`, oldest first.
+    async fn unsettled_sends(&self, wall: Millis, limit: i64) -> StoreResult<Vec<PendingSend>>;
+
+    /// Marks `completed` those of the campaigns (all active ones when `None`) that are active,
+    /// have conversations and no work left: no conversation waiting for an invitation or a
+    /// message, no pending task, no unfinished import. Returns their ids.
+    async fn complete_idle_campaigns(
+        &self,
+        campaigns: Option<&[String]>,
+        now: Millis,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Queues the verification code (already sealed) of an agent of `team` waiting for one
+    /// (`auth_needed` with an `auth` alert); [`StoreError::InvalidStatus`] otherwise.
+    async fn queue_verification_code(
+        &self,
+        team: &str,
+        agent: &str,
+        sealed_code: &str,
+        now: Millis,
+    ) -> StoreResult<()>;
+
+    /// The raw log of a team's outreach, for the auditor.
+    async fn audit_data(&self, team: &str) -> StoreResult<AuditData>;
+}
+
+/// A chat's state inside [`EngineStore::settle`], read under the write lock.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ChatStateRow {
+    id: String,
+    team_id: String,
+    campaign_id: String,
+    agent_id: String,
+    prospect_id: String,
+    status: i64,
+    qualification: String,
+    score: Option<i64>,
+    has_responded: bool,
+    messages_sent: i64,
+    last_message_at: Option<i64>,
+    last_response_at: Option<i64>,
+    qualified_at: Option<i64>,
+    invited_at: Option<i64>,
+    accepted_at: Option<i64>,
+    enriched_at: Option<i64>,
+    next_message_at: Option<i64>,
+    next_message_kind: Option<String>,
+    followups_sent: i64,
+    replies_seen_at: Option<i64>,
+}
+
+impl ChatStateRow {
+    fn tally(&self) -> ChatTally {
+        let qualification =
+            Qualification::parse(&self.qualification).unwrap_or(Qualification::InProgress);
+        ChatTally::of(self.status, qualification, self.has_responded, self.messages_sent)
+    }
+
+    fn finished(&self) -> bool {
+        status::is_finished(self.status)
+    }
+
+    fn clear_next(&mut self) {
+        self.next_message_at = None;
+        self.next_message_kind = None;
+    }
+
+    fn set_next(&mut self, at: Millis, kind: MessageKind) {
+        self.next_message_at = Some(at);
+        self.next_message_kind = Some(kind.as_str().to_owned());
+    }
+}
+
+macro_rules! chat_state_columns {
+    () => {
+        "SELECT ch.id, ch.team_id, ch.campaign_id, c.agent_id, ch.prospect_id, ch.status, \
+         ch.qualification, ch.score, ch.has_responded, ch.messages_sent, ch.last_message_at, \
+         ch.last_response_at, ch.qualified_at, ch.invited_at, ch.accepted_at, ch.enriched_at, \
+         ch.next_message_at, ch.next_message_kind, ch.followups_sent, ch.replies_seen_at \
+         FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id WHERE ch.id IN ("
+    };
+}
+
+/// One chat being settled.
+struct ChatWork {
+    row: ChatStateRow,
+    before: ChatTally,
+    changed: bool,
+    was_finished: bool,
+}
+
+/// A message to insert.
+struct MessageInsert {
+    team_id: String,
+    chat_id: String,
+    campaign_id: String,
+    role: Role,
+    content: String,
+    at: Millis,
+}
+
+/// An event to insert into the outbox.
+struct EventInsert {
+    team_id: String,
+    event: EventType,
+    data: Value,
+    at: Millis,
+    campaign_id: String,
+    chat_id: String,
+}
+
+/// An entry of the action log.
+struct ActionInsert {
+    team_id: String,
+    agent_id: String,
+    chat_id: String,
+    kind: &'static str,
+    at: Millis,
+}
+
+/// What an agent did in a settlement.
+#[derive(Default)]
+struct UsageDelta {
+    invitations: i64,
+    messages: i64,
+    last_invitation_at: Option<Millis>,
+    last_message_at: Option<Millis>,
+}
+
+/// Everything the chat ops of a settlement produce besides the chat rows.
+#[derive(Default)]
+struct Effects {
+    messages: Vec<MessageInsert>,
+    events: Vec<EventInsert>,
+    actions: Vec<ActionInsert>,
+    usage: BTreeMap<String, UsageDelta>,
+    profiles: Vec<(String, String, ProspectProfile, Millis)>,
+    /// Message slots to pull: agent → earliest new work.
+    pulls: BTreeMap<String, Millis>,
+    finished: BTreeSet<String>,
+    touched_campaigns: BTreeSet<String>,
+    received: u64,
+}
+
+impl Effects {
+    /// An event with the catalogue's `data` (§4.2) plus `extra` keys.
+    fn event(&mut self, chat: &ChatStateRow, event: EventType, at: Millis, extra: &[(&str, Value)]) {
+        let mut data = json!({
+            "agentId": chat.agent_id,
+            "campaignId": chat.campaign_id,
+            "chatId": chat.id,
+            "prospectId": chat.prospect_id,
+            "timestamp": iso8601(at),
+        });
+        if let Value::Object(map) = &mut data {
+            for (key, value) in extra {
+                map.insert((*key).to_owned(), value.clone());
+            }
+        }
+        self.events.push(EventInsert {
+            team_id: chat.team_id.clone(),
+            event,
+            data,
+            at,
+            campaign_id: chat.campaign_id.clone(),
+            chat_id: chat.id.clone(),
+        });
+    }
+
+    fn message(&mut self, chat: &ChatStateRow, role: Role, content: &str, at: Millis) {
+        self.messages.push(MessageInsert {
+            team_id: chat.team_id.clone(),
+            chat_id: chat.id.clone(),
+            campaign_id: chat.campaign_id.clone(),
+            role,
+            content: content.to_owned(),
+            at,
+        });
+    }
+
+    fn action(&mut self, chat: &ChatStateRow, kind: &'static str, at: Millis) {
+        self.actions.push(ActionInsert {
+            team_id: chat.team_id.clone(),
+            agent_id: chat.agent_id.clone(),
+            chat_id: chat.id.clone(),
+            kind,
+            at,
+        });
+        let usage = self.usage.entry(chat.agent_id.clone()).or_default();
+        if kind == action::INVITATION {
+            usage.invitations += 1;
+            usage.last_invitation_at = Some(at);
+        } else {
+            usage.messages += 1;
+            usage.last_message_at = Some(at);
+        }
+    }
+
+    fn pull(&mut self, agent: &str, at: Millis) {
+        let entry = self.pulls.entry(agent.to_owned()).or_insert(at);
+        *entry = (*entry).min(at);
+    }
+}
+
+/// Applies one chat op to its (locked) row. `won` holds the sends this settlement moved out of
+/// `sending`: an effect of a send applies only then.
+fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &mut Effects) {
+    let row = &mut work.row;
+    match op {
+        ChatOp::Invited { send_id, at, .. } => {
+            if !won.contains(send_id) {
+                return;
+            }
+            fx.action(row, action::INVITATION, *at);
+            fx.event(row, EventType::InvitationSent, *at, &[]);
+            if row.status == status::NOT_STARTED {
+                row.status = status::INVITATION_SENT;
+            }
+            row.invited_at = Some(*at);
+        }
+        ChatOp::InviteReleased { .. } => {
+            if row.status == status::NOT_STARTED {
+                row.invited_at = None;
+            }
+        }
+        ChatOp::Refused { status_code, .. } => {
+            if !row.finished() {
+                row.status = *status_code;
+                row.clear_next();
+            }
+        }
+        ChatOp::Skipped { .. } => {
+            if !row.finished() {
+                row.status = status::SKIPPED;
+                row.clear_next();
+            }
+        }
+        ChatOp::Connected { at, .. } => {
+            if row.status == status::NOT_STARTED {
+                row.status = status::INVITATION_ACCEPTED;
+                row.accepted_at = Some(*at);
+            }
+        }
+        ChatOp::Accepted { at, .. } => {
+            if row.status == status::INVITATION_SENT {
+                row.status = status::INVITATION_ACCEPTED;
+                row.accepted_at = Some(*at);
+                fx.event(row, EventType::InvitationAccepted, *at, &[]);
+            }
+        }
+        ChatOp::Enriched {
+            profile,
+            at,
+            first_message_at,
+            ..
+        } => {
+            fx.profiles
+                .push((row.team_id.clone(), row.prospect_id.clone(), profile.clone(), *at));
+            row.enriched_at = Some(*at);
+            if let Some(due) = first_message_at
+                && row.status == status::INVITATION_ACCEPTED
+                && row.next_message_at.is_none()
+                && row.messages_sent == 0
+            {
+                row.set_next(*due, MessageKind::First);
+                fx.pull(&row.agent_id, *due);
+            }
+        }
+        ChatOp::MessageSent {
+            send_id,
+            kind,
+            text,
+            at,
+            next,
+            ..
+        } => {
+            if !won.contains(send_id) {
+                return;
+            }
+            fx.message(row, Role::Assistant, text, *at);
+            fx.action(row, action::MESSAGE, *at);
+            fx.event(row, EventType::MessageSent, *at, &[("message", json!(text))]);
+            row.status = status_after_message(row.status, Role::Assistant);
+            row.messages_sent += 1;
+            row.last_message_at = Some(*at);
+            if *kind == MessageKind::FollowUp {
+                row.followups_sent += 1;
+            }
+            if row.finished() {
+                row.clear_next();
+            } else if row.next_message_at.is_none()
+                && let Some(due) = next
+            {
+                row.set_next(*due, MessageKind::FollowUp);
+                fx.pull(&row.agent_id, *due);
+            }
+        }
+        ChatOp::MessageReleased { due, kind, .. } => {
+            if !row.finished() && row.next_message_at.is_none() {
+                row.set_next(*due, *kind);
+                fx.pull(&row.agent_id, *due);
+            }
+        }
+        ChatOp::Received {
+            messages,
+            reply_at,
+            seen_until,
+            ..
+        } => {
+            let seen = row.replies_seen_at.unwrap_or(Millis::MIN);
+            let mut fresh = 0;
+            for (text, at) in messages.iter().filter(|(_, at)| *at > seen) {
+                fx.message(row, Role::User, text, *at);
+                fx.event(row, EventType::MessageReceived, *at, &[("message", json!(text))]);
+                row.status = status_after_message(row.status, Role::User);
+                row.has_responded = true;
+                row.last_response_at = Some(row.last_response_at.map_or(*at, |last| last.max(*at)));
+                fresh += 1;
+            }
+            fx.received += fresh;
+            row.replies_seen_at = Some(seen.max(*seen_until));
+            if fresh > 0 && !row.finished() {
+                match reply_at {
+                    Some(due) => {
+                        row.set_next(*due, MessageKind::Reply);
+                        fx.pull(&row.agent_id, *due);
+                    }
+                    None => row.clear_next(),
+                }
+            }
+        }
+        ChatOp::Seen { seen_until, .. } => {
+            row.replies_seen_at = Some(row.replies_seen_at.unwrap_or(Millis::MIN).max(*seen_until));
+        }
+        ChatOp::DropMessage { .. } => row.clear_next(),
+        ChatOp::Judged {
+            score,
+            qualification,
+            at,
+            ..
+        } => {
+            if row.finished() {
+                return;
+            }
+            let before = Qualification::parse(&row.qualification);
+            row.score = Some(*score);
+            row.qualification = qualification.as_str().to_owned();
+            let event = match qualification {
+                Qualification::Qualified => {
+                    row.status = status::QUALIFIED;
+                    row.qualified_at = Some(*at);
+                    Some(EventType::Qualified)
+                }
+                Qualification::Unqualified => {
+                    row.status = status::UNQUALIFIED;
+                    Some(EventType::Unqualified)
+                }
+                Qualification::NeedVerification => Some(EventType::QualificationManual),
+                Qualification::InProgress => None,
+            };
+            if row.finished() {
+                row.clear_next();
+            }
+            if before != Some(*qualification)
+                && let Some(event) = event
+            {
+                let extra = [
+                    ("qualification", json!(qualification.as_str())),
+                    ("score", json!(score)),
+                    ("qualifiedBy", json!(QUALIFIED_BY_AI)),
+                ];
+                fx.event(row, event, *at, &extra);
+            }
+        }
+    }
+    work.changed = true;
+}
+
+/// The status after a successful login: a login under way (or waiting for a code) runs; any
+/// other status (paused, running) stays.
+fn logged_in_status(current: AgentStatus) -> AgentStatus {
+    let logging_in = match current {
+        AgentStatus::AuthNeeded => current.apply(AgentEvent::Setup).unwrap_or(current),
+        other => other,
+    };
+    if logging_in == AgentStatus::AuthInProgress {
+        next_status(logging_in, &[], AgentEvent::LoginSucceeded).unwrap_or(current)
+    } else {
+        current
+    }
+}
+
+/// The ids of `items`, for an `IN (...)` list, without duplicates.
+fn unique<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let set: BTreeSet<&str> = items.into_iter().collect();
+    set.into_iter().map(str::to_owned).collect()
+}
+
+/// The alerts after adding `alert` (replacing one of the same type and subtype).
+fn with_alert(mut alerts: Vec<Alert>, alert: Alert) -> Vec<Alert> {
+    alerts.retain(|a| !(a.kind == alert.kind && a.sub_type == alert.sub_type));
+    alerts.push(alert);
+    alerts
+}
+
+fn alerts_json(alerts: &[Alert]) -> String {
+    serde_json::to_string(alerts).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The local day `day` as stored.
+pub fn day_key(day: chrono::NaiveDate) -> String {
+    day.format(DAY_FORMAT).to_string()
+}
+
+/// `impl_engine_store!(Store, "<lock of chats aliased ch>", "<lock of one row>",
+/// "<skip locked>", "<greatest>")`: PostgreSQL locks the rows it changes and lets workers skip
+/// each other's tasks; SQLite's single writer needs neither. `<greatest>` is the two-argument
+/// maximum (`MAX` in SQLite, `GREATEST` in PostgreSQL).
+macro_rules! impl_engine_store {
+    ($store:ty, $lock_chats:literal, $lock_row:literal, $skip_locked:literal, $greatest:literal) => {
+        impl $store {
+            /// Stops every unfinished conversation of the prospect with `url` in `team`
+            /// (status 7, no planned message, tasks cancelled), inside the caller's
+            /// transaction: the DNC hook. Returns how many were stopped.
+            pub(crate) async fn stop_chats_on_dnc_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                team: &str,
+                url: &str,
+                now: Millis,
+            ) -> StoreResult<u64> {
+                let rows = sqlx::query_as::<_, crate::chats::TallyRow>(concat!(
+                    "SELECT ch.campaign_id, ch.status, ch.qualification, ch.has_responded, \
+                     ch.messages_sent FROM chats ch JOIN prospects p ON p.id = ch.prospect_id \
+                     WHERE p.team_id = $1 AND p.url = $2 ORDER BY ch.id",
+                    $lock_chats
+                ))
+                .bind(team)
+                .bind(url)
+                .fetch_all(&mut **tx)
+                .await?;
+                let open: Vec<&crate::chats::TallyRow> =
+                    rows.iter().filter(|r| !status::is_finished(r.status)).collect();
+                if open.is_empty() {
+                    return Ok(0);
+                }
+                sqlx::query(
+                    "UPDATE tasks SET status = 'cancelled', lease_until = NULL, updated_at = $3 \
+                     WHERE status IN ('pending', 'running') AND chat_id IN (SELECT ch.id FROM \
+                     chats ch JOIN prospects p ON p.id = ch.prospect_id WHERE p.team_id = $1 \
+                     AND p.url = $2 AND ch.status NOT IN (5, 6, 7) AND ch.status < 502)",
+                )
+                .bind(team)
+                .bind(url)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE chats SET status = 7, next_message_at = NULL, \
+                     next_message_kind = NULL, updated_at = $3 WHERE id IN (SELECT ch.id FROM \
+                     chats ch JOIN prospects p ON p.id = ch.prospect_id WHERE p.team_id = $1 \
+                     AND p.url = $2 AND ch.status NOT IN (5, 6, 7) AND ch.status < 502)",
+                )
+                .bind(team)
+                .bind(url)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                for row in &open {
+                    let mut after = (*row).clone();
+                    after.status = status::SKIPPED;
+                    Self::apply_tally(tx, &row.campaign_id, after.tally().minus(row.tally()))
+                        .await?;
+                }
+                Ok(u64::try_from(open.len()).unwrap_or(u64::MAX))
+            }
+
+            /// Moves the ledger rows out of `sending`; returns those this call moved.
+            async fn settle_sends_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                sends: &[SendSettle],
+                now: Millis,
+            ) -> StoreResult<HashSet<String>> {
+                let mut won = HashSet::new();
+                for send in sends {
+                    let (status, provider_id, error, sent_at) = match &send.outcome {
+                        SendOutcome::Sent { provider_id } => ("sent", provider_id.clone(), None, Some(now)),
+                        SendOutcome::Failed { error } => ("failed", None, Some(error.clone()), None),
+                    };
+                    let moved = sqlx::query(
+                        "UPDATE sends SET status = $2, provider_id = $3, error = $4, sent_at = $5 \
+                         WHERE id = $1 AND status = 'sending'",
+                    )
+                    .bind(&send.id)
+                    .bind(status)
+                    .bind(provider_id)
+                    .bind(error)
+                    .bind(sent_at)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                    if moved == 1 {
+                        won.insert(send.id.clone());
+                    }
+                }
+                Ok(won)
+            }
+
+            /// The rows of `ids`, locked, by id.
+            async fn chat_states_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                ids: &[String],
+            ) -> StoreResult<Vec<ChatStateRow>> {
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let mut query =
+                        sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(chat_state_columns!());
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY ch.id");
+                    query.push($lock_chats);
+                    rows.extend(query.build_query_as::<ChatStateRow>().fetch_all(&mut **tx).await?);
+                }
+                Ok(rows)
+            }
+
+            /// Writes the changed chat rows and their campaigns' tally deltas.
+            async fn write_chats_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                chats: &BTreeMap<String, ChatWork>,
+                now: Millis,
+            ) -> StoreResult<()> {
+                let mut deltas: BTreeMap<&str, ChatTally> = BTreeMap::new();
+                for work in chats.values().filter(|w| w.changed) {
+                    let row = &work.row;
+                    sqlx::query(
+                        "UPDATE chats SET status = $2, qualification = $3, score = $4, \
+                         has_responded = $5, messages_sent = $6, last_message_at = $7, \
+                         last_response_at = $8, qualified_at = $9, invited_at = $10, \
+                         accepted_at = $11, enriched_at = $12, next_message_at = $13, \
+                         next_message_kind = $14, followups_sent = $15, replies_seen_at = $16, \
+                         updated_at = $17 WHERE id = $1",
+                    )
+                    .bind(&row.id)
+                    .bind(row.status)
+                    .bind(&row.qualification)
+                    .bind(row.score)
+                    .bind(row.has_responded)
+                    .bind(row.messages_sent)
+                    .bind(row.last_message_at)
+                    .bind(row.last_response_at)
+                    .bind(row.qualified_at)
+                    .bind(row.invited_at)
+                    .bind(row.accepted_at)
+                    .bind(row.enriched_at)
+                    .bind(row.next_message_at)
+                    .bind(&row.next_message_kind)
+                    .bind(row.followups_sent)
+                    .bind(row.replies_seen_at)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                    let delta = row.tally().minus(work.before);
+                    if !delta.is_zero() {
+                        let sum = deltas.entry(row.campaign_id.as_str()).or_default();
+                        *sum = ChatTally {
+                            prospects: sum.prospects + delta.prospects,
+                            answers: sum.answers + delta.answers,
+                            messages: sum.messages + delta.messages,
+                            qualified: sum.qualified + delta.qualified,
+                            closed: sum.closed + delta.closed,
+                        };
+                    }
+                }
+                for (campaign, delta) in deltas {
+                    Self::apply_tally(tx, campaign, delta).await?;
+                }
+                Ok(())
+            }
+
+            /// Inserts the messages, events and action-log entries of a settlement.
+            async fn write_effects_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                fx: &Effects,
+            ) -> StoreResult<()> {
+                for chunk in fx.messages.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "INSERT INTO messages (id, team_id, chat_id, campaign_id, role, content, \
+                         created_at) ",
+                    );
+                    query.push_values(chunk, |mut values, m| {
+                        values
+                            .push_bind(new_id())
+                            .push_bind(m.team_id.clone())
+                            .push_bind(m.chat_id.clone())
+                            .push_bind(m.campaign_id.clone())
+                            .push_bind(m.role.as_str())
+                            .push_bind(m.content.clone())
+                            .push_bind(m.at);
+                    });
+                    query.build().execute(&mut **tx).await?;
+                }
+                for chunk in fx.events.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "INSERT INTO events (id, team_id, event_type, data, occurred_at, \
+                         campaign_id, chat_id) ",
+                    );
+                    query.push_values(chunk, |mut values, e| {
+                        values
+                            .push_bind(new_id())
+                            .push_bind(e.team_id.clone())
+                            .push_bind(e.event.as_str())
+                            .push_bind(e.data.to_string())
+                            .push_bind(e.at)
+                            .push_bind(e.campaign_id.clone())
+                            .push_bind(e.chat_id.clone());
+                    });
+                    query.build().execute(&mut **tx).await?;
+                }
+                for chunk in fx.actions.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "INSERT INTO agent_actions (id, team_id, agent_id, chat_id, kind, at) ",
+                    );
+                    query.push_values(chunk, |mut values, a| {
+                        values
+                            .push_bind(new_id())
+                            .push_bind(a.team_id.clone())
+                            .push_bind(a.agent_id.clone())
+                            .push_bind(a.chat_id.clone())
+                            .push_bind(a.kind)
+                            .push_bind(a.at);
+                    });
+                    query.build().execute(&mut **tx).await?;
+                }
+                for (team, prospect, profile, at) in &fx.profiles {
+                    let name: Option<String> = sqlx::query_scalar(
+                        "SELECT name FROM prospects WHERE team_id = $1 AND id = $2",
+                    )
+                    .bind(team)
+                    .bind(prospect)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    let Some(name) = name else { continue };
+                    let text = search_text(
+                        &name,
+                        profile.headline.as_deref(),
+                        profile.current_company_name.as_deref(),
+                    );
+                    sqlx::query(
+                        "UPDATE prospects SET headline = $3, about = $4, city = $5, country = $6, \
+                         email = COALESCE($7, email), current_company_name = $8, \
+                         current_job_title = $9, current_company_website = $10, \
+                         current_company_linkedin_url = $11, search_text = $12, updated_at = $13 \
+                         WHERE team_id = $1 AND id = $2",
+                    )
+                    .bind(team)
+                    .bind(prospect)
+                    .bind(&profile.headline)
+                    .bind(&profile.about)
+                    .bind(&profile.city)
+                    .bind(&profile.country)
+                    .bind(&profile.email)
+                    .bind(&profile.current_company_name)
+                    .bind(&profile.current_job_title)
+                    .bind(&profile.current_company_website)
+                    .bind(&profile.current_company_linkedin_url)
+                    .bind(text)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Applies the agent ops, then the usage of the settlement's sends.
+            async fn write_agents_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                ops: &[AgentOp],
+                usage: &BTreeMap<String, UsageDelta>,
+                now: Millis,
+            ) -> StoreResult<()> {
+                for op in ops {
+                    match op {
+                        AgentOp::Rollover {
+                            agent,
+                            day,
+                            day_ends_at,
+                            invitations_target,
+                            messages_target,
+                            reset,
+                        } => {
+                            let sql = if *reset {
+                                "UPDATE agents SET usage_day = $2, day_ends_at = $3, \
+                                 invitations_target = $4, messages_target = $5, \
+                                 invitations_today = 0, messages_today = 0 WHERE id = $1"
+                            } else {
+                                "UPDATE agents SET usage_day = $2, day_ends_at = $3, \
+                                 invitations_target = $4, messages_target = $5 WHERE id = $1"
+                            };
+                            sqlx::query(sql)
+                                .bind(agent)
+                                .bind(day)
+                                .bind(day_ends_at)
+                                .bind(invitations_target)
+                                .bind(messages_target)
+                                .execute(&mut **tx)
+                                .await?;
+                            sqlx::query(
+                                "INSERT INTO agent_days (agent_id, day, invitations_target, \
+                                 messages_target) VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id, day) \
+                                 DO UPDATE SET invitations_target = excluded.invitations_target, \
+                                 messages_target = excluded.messages_target",
+                            )
+                            .bind(agent)
+                            .bind(day)
+                            .bind(invitations_target)
+                            .bind(messages_target)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        AgentOp::LoggedIn { agent, provider_account_id, name, avatar } => {
+                            let Some((current, _)) = Self::agent_status_in(tx, agent).await? else {
+                                continue;
+                            };
+                            let status = logged_in_status(current);
+                            sqlx::query(
+                                "UPDATE agents SET status = $2, provider_account_id = $3, name = $4, \
+                                 avatar = COALESCE($5, avatar), alerts = '[]', updated_at = $6 \
+                                 WHERE id = $1",
+                            )
+                            .bind(agent)
+                            .bind(status.as_str())
+                            .bind(provider_account_id)
+                            .bind(name)
+                            .bind(avatar)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        AgentOp::NeedsAction { agent, provider_account_id, alert } => {
+                            let Some((current, alerts)) = Self::agent_status_in(tx, agent).await? else {
+                                continue;
+                            };
+                            let status = next_status(current, &alerts, AgentEvent::LoginNeedsAction)
+                                .unwrap_or(current);
+                            sqlx::query(
+                                "UPDATE agents SET status = $2, alerts = $3, \
+                                 provider_account_id = COALESCE($4, provider_account_id), \
+                                 updated_at = $5 WHERE id = $1",
+                            )
+                            .bind(agent)
+                            .bind(status.as_str())
+                            .bind(alerts_json(&with_alert(alerts, alert.clone())))
+                            .bind(provider_account_id)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        AgentOp::ReplaceAlerts { agent, alert } => {
+                            sqlx::query("UPDATE agents SET alerts = $2, updated_at = $3 WHERE id = $1")
+                                .bind(agent)
+                                .bind(alerts_json(std::slice::from_ref(alert)))
+                                .bind(now)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                    }
+                }
+                for (agent, delta) in usage {
+                    sqlx::query(
+                        "UPDATE agents SET invitations_today = invitations_today + $2, \
+                         messages_today = messages_today + $3, \
+                         last_invitation_at = COALESCE($4, last_invitation_at), \
+                         last_message_action_at = COALESCE($5, last_message_action_at) WHERE id = $1",
+                    )
+                    .bind(agent)
+                    .bind(delta.invitations)
+                    .bind(delta.messages)
+                    .bind(delta.last_invitation_at)
+                    .bind(delta.last_message_at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn agent_status_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                agent: &str,
+            ) -> StoreResult<Option<(AgentStatus, Vec<Alert>)>> {
+                let row: Option<(String, String)> = sqlx::query_as(concat!(
+                    "SELECT status, alerts FROM agents WHERE id = $1",
+                    $lock_row
+                ))
+                .bind(agent)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some((status, alerts)) = row else { return Ok(None) };
+                let status = status.parse().map_err(|e: outbound_core::agent::UnknownAgentStatus| {
+                    StoreError::Corrupt(e.to_string())
+                })?;
+                let alerts = serde_json::from_str(&alerts)
+                    .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?;
+                Ok(Some((status, alerts)))
+            }
+
+            /// Applies the task ops, cancels the tasks of finished chats, pulls slots, and
+            /// refreshes the planned times shown on the agents whose slots changed.
+            async fn write_tasks_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                ops: &[TaskOp],
+                fx: &Effects,
+                now: Millis,
+            ) -> StoreResult<()> {
+                let mut slot_agents: BTreeSet<String> = BTreeSet::new();
+                let mut note_slot = |id: &str| {
+                    if let Some(agent) = id
+                        .strip_suffix(":invite_slot")
+                        .or_else(|| id.strip_suffix(":message_slot"))
+                    {
+                        slot_agents.insert(agent.to_owned());
+                    }
+                };
+                for op in ops {
+                    match op {
+                        TaskOp::Upsert(task) => {
+                            note_slot(&task.id);
+                            sqlx::query(
+                                "INSERT INTO tasks (id, team_id, agent_id, campaign_id, chat_id, kind, \
+                                 status, due_at, not_before, attempts, payload, created_at, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, 0, $9, $10, $10) \
+                                 ON CONFLICT (id) DO UPDATE SET status = 'pending', \
+                                 due_at = excluded.due_at, not_before = excluded.not_before, \
+                                 attempts = 0, lease_until = NULL, last_error = NULL, \
+                                 payload = excluded.payload, updated_at = excluded.updated_at",
+                            )
+                            .bind(&task.id)
+                            .bind(&task.team_id)
+                            .bind(&task.agent_id)
+                            .bind(&task.campaign_id)
+                            .bind(&task.chat_id)
+                            .bind(task.kind)
+                            .bind(task.due_at)
+                            .bind(task.not_before)
+                            .bind(&task.payload)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        TaskOp::Reschedule { id, due_at, not_before } => {
+                            note_slot(id);
+                            sqlx::query(
+                                "UPDATE tasks SET status = 'pending', due_at = $2, not_before = $3, \
+                                 attempts = 0, lease_until = NULL, last_error = NULL, updated_at = $4 \
+                                 WHERE id = $1 AND status = 'running'",
+                            )
+                            .bind(id)
+                            .bind(due_at)
+                            .bind(not_before)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        TaskOp::Done { id } => {
+                            sqlx::query(
+                                "UPDATE tasks SET status = 'done', lease_until = NULL, updated_at = $2 \
+                                 WHERE id = $1 AND status = 'running'",
+                            )
+                            .bind(id)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        TaskOp::Retry { id, due_at, error } => {
+                            sqlx::query(
+                                "UPDATE tasks SET status = 'pending', due_at = $2, \
+                                 attempts = attempts + 1, last_error = $3, lease_until = NULL, \
+                                 updated_at = $4 WHERE id = $1 AND status = 'running'",
+                            )
+                            .bind(id)
+                            .bind(due_at)
+                            .bind(error)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        TaskOp::Fail { id, error } => {
+                            sqlx::query(
+                                "UPDATE tasks SET status = 'failed', attempts = attempts + 1, \
+                                 last_error = $2, lease_until = NULL, updated_at = $3 \
+                                 WHERE id = $1 AND status = 'running'",
+                            )
+                            .bind(id)
+                            .bind(error)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        TaskOp::Pull { id, at } => {
+                            note_slot(id);
+                            Self::pull_in(tx, id, *at, now).await?;
+                        }
+                    }
+                }
+                let finished: Vec<&String> = fx.finished.iter().collect();
+                for chunk in finished.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "UPDATE tasks SET status = 'cancelled', lease_until = NULL, updated_at = ",
+                    );
+                    query.push_bind(now);
+                    query.push(" WHERE status IN ('pending', 'running') AND chat_id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind((*id).clone());
+                    }
+                    list.push_unseparated(")");
+                    query.build().execute(&mut **tx).await?;
+                }
+                for (agent, at) in &fx.pulls {
+                    let id = task_id(agent, kind::MESSAGE_SLOT);
+                    Self::pull_in(tx, &id, *at, now).await?;
+                    slot_agents.insert(agent.clone());
+                }
+                for agent in &slot_agents {
+                    Self::show_schedule_in(tx, agent, now).await?;
+                }
+                Ok(())
+            }
+
+            /// Makes a pending slot due at `at` (not before its `not_before`) if that is sooner.
+            async fn pull_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                id: &str,
+                at: Millis,
+                now: Millis,
+            ) -> StoreResult<()> {
+                sqlx::query(concat!(
+                    "UPDATE tasks SET due_at = ", $greatest, "(COALESCE(not_before, 0), $2), \
+                     updated_at = $3 WHERE id = $1 AND status = 'pending' AND due_at > ",
+                    $greatest, "(COALESCE(not_before, 0), $2)"
+                ))
+                .bind(id)
+                .bind(at)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Copies the agent's slot times to `next_invitation`, `next_message`, `next_task`.
+            async fn show_schedule_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                agent: &str,
+                now: Millis,
+            ) -> StoreResult<()> {
+                let slots: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT kind, due_at FROM tasks WHERE id IN ($1, $2) AND status IN \
+                     ('pending', 'running') AND due_at < $3",
+                )
+                .bind(task_id(agent, kind::INVITE_SLOT))
+                .bind(task_id(agent, kind::MESSAGE_SLOT))
+                .bind(PARKED)
+                .fetch_all(&mut **tx)
+                .await?;
+                let due = |k: &str| slots.iter().find(|(kind, _)| kind == k).map(|(_, at)| *at);
+                let invitation = due(kind::INVITE_SLOT);
+                let message = due(kind::MESSAGE_SLOT);
+                let next = [invitation, message].into_iter().flatten().min();
+                sqlx::query(
+                    "UPDATE agents SET next_invitation = $2, next_message = $3, next_task = $4, \
+                     updated_at = $5 WHERE id = $1",
+                )
+                .bind(agent)
+                .bind(invitation)
+                .bind(message)
+                .bind(next)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl EngineStore for $store {
+            async fn plan_engine(&self, now: Millis) -> StoreResult<Planned> {
+                let mut tx = self.begin_write().await?;
+                let logins = sqlx::query(
+                    "INSERT INTO tasks (id, team_id, agent_id, kind, status, due_at, attempts, \
+                     created_at, updated_at) SELECT a.id || ':login', a.team_id, a.id, 'login', \
+                     'pending', $1, 0, $1, $1 FROM agents a WHERE a.status = 'auth_in_progress' \
+                     ON CONFLICT (id) DO UPDATE SET status = 'pending', due_at = excluded.due_at, \
+                     attempts = 0, lease_until = NULL, last_error = NULL, \
+                     updated_at = excluded.updated_at \
+                     WHERE tasks.status IN ('done', 'failed', 'cancelled')",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let mut slots_created = 0;
+                for slot in [kind::INVITE_SLOT, kind::MESSAGE_SLOT] {
+                    slots_created += sqlx::query(
+                        "INSERT INTO tasks (id, team_id, agent_id, kind, status, due_at, attempts, \
+                         created_at, updated_at) SELECT a.id || ':' || $2, a.team_id, a.id, $2, \
+                         'pending', $1, 0, $1, $1 FROM agents a WHERE a.status = 'running' \
+                         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = a.id || ':' || $2)",
+                    )
+                    .bind(now)
+                    .bind(slot)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                let invite_rearmed = sqlx::query(
+                    "UPDATE tasks SET due_at = $1, updated_at = $1 WHERE due_at = $2 \
+                     AND status = 'pending' AND kind = 'invite_slot' \
+                     AND EXISTS (SELECT 1 FROM agents a WHERE a.id = tasks.agent_id \
+                     AND a.status = 'running') \
+                     AND EXISTS (SELECT 1 FROM campaigns c JOIN chats ch ON ch.campaign_id = c.id \
+                     WHERE c.agent_id = tasks.agent_id AND c.status = 'active' AND ch.status = 0 \
+                     AND NOT ch.paused AND ch.invited_at IS NULL)",
+                )
+                .bind(now)
+                .bind(PARKED)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let message_rearmed = sqlx::query(
+                    "UPDATE tasks SET due_at = $1, updated_at = $1 WHERE due_at = $2 \
+                     AND status = 'pending' AND kind = 'message_slot' \
+                     AND EXISTS (SELECT 1 FROM agents a WHERE a.id = tasks.agent_id \
+                     AND a.status = 'running') \
+                     AND EXISTS (SELECT 1 FROM campaigns c JOIN chats ch ON ch.campaign_id = c.id \
+                     WHERE c.agent_id = tasks.agent_id AND c.status = 'active' \
+                     AND ch.next_message_at IS NOT NULL AND NOT ch.paused)",
+                )
+                .bind(now)
+                .bind(PARKED)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let watched = sqlx::query(
+                    "INSERT INTO tasks (id, team_id, agent_id, campaign_id, chat_id, kind, status, \
+                     due_at, attempts, created_at, updated_at) SELECT ch.id || ':check', \
+                     ch.team_id, c.agent_id, ch.campaign_id, ch.id, 'check', 'pending', $1, 0, $1, \
+                     $1 FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
+                     WHERE ch.ongoing AND ch.replies_seen_at IS NULL \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(
+                    "UPDATE chats SET replies_seen_at = $1 WHERE ongoing AND replies_seen_at IS NULL",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if slots_created + invite_rearmed + message_rearmed > 0 {
+                    let agents: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT agent_id FROM tasks WHERE kind IN ('invite_slot', \
+                         'message_slot') AND status = 'pending' AND due_at = $1 AND agent_id IS NOT NULL",
+                    )
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for agent in &agents {
+                        Self::show_schedule_in(&mut tx, agent, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(Planned {
+                    logins,
+                    slots_created,
+                    slots_rearmed: invite_rearmed + message_rearmed,
+                    watched,
+                })
+            }
+
+            async fn agents_to_roll_over(&self, now: Millis) -> StoreResult<Vec<EngineAgent>> {
+                sqlx::query_as::<_, EngineAgentRow>(concat!(
+                    select_engine_agents!(),
+                    " WHERE status = 'running' AND (day_ends_at IS NULL OR day_ends_at <= $1) \
+                     ORDER BY id"
+                ))
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(EngineAgent::try_from)
+                .collect()
+            }
+
+            async fn claim_tasks(
+                &self,
+                now: Millis,
+                wall: Millis,
+                lease_until: Millis,
+                limit: i64,
+            ) -> StoreResult<Vec<Task>> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE tasks SET status = 'pending', lease_until = NULL \
+                     WHERE status = 'running' AND lease_until <= $1",
+                )
+                .bind(wall)
+                .execute(&mut *tx)
+                .await?;
+                let tasks = sqlx::query_as::<_, Task>(concat!(
+                    "SELECT id, team_id, agent_id, campaign_id, chat_id, kind, due_at, not_before, \
+                     attempts, payload FROM tasks WHERE status = 'pending' AND due_at <= $1 \
+                     ORDER BY due_at, id LIMIT $2",
+                    $skip_locked
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                for chunk in tasks.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "UPDATE tasks SET status = 'running', lease_until = ",
+                    );
+                    query.push_bind(lease_until).push(" WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for task in chunk {
+                        list.push_bind(task.id.clone());
+                    }
+                    list.push_unseparated(")");
+                    query.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(tasks)
+            }
+
+            async fn next_task_due(&self) -> StoreResult<Option<Millis>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MIN(due_at) FROM tasks WHERE status = 'pending' AND due_at < $1",
+                )
+                .bind(PARKED)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn engine_agents(&self, ids: &[String]) -> StoreResult<Vec<EngineAgent>> {
+                let mut agents = Vec::with_capacity(ids.len());
+                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        concat!(select_engine_agents!(), " WHERE id IN ("),
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY id");
+                    for row in query.build_query_as::<EngineAgentRow>().fetch_all(&self.pool).await? {
+                        agents.push(EngineAgent::try_from(row)?);
+                    }
+                }
+                Ok(agents)
+            }
+
+            async fn engine_chats(&self, ids: &[String]) -> StoreResult<Vec<EngineChat>> {
+                let mut chats = Vec::with_capacity(ids.len());
+                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        concat!(select_engine_chats!(), " WHERE ch.id IN ("),
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY ch.id");
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                        chats.push(EngineChat::try_from(row)?);
+                    }
+                }
+                Ok(chats)
+            }
+
+            async fn campaign_contexts(&self, ids: &[String]) -> StoreResult<Vec<CampaignContext>> {
+                let mut contexts = Vec::with_capacity(ids.len());
+                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT c.id, c.team_id, c.status, c.agent_id, a.name AS agent_name, \
+                         c.qualification_automatic, c.qualification_verification, c.variables, \
+                         pr.context, pr.first_message, pr.follow_ups, pr.follow_up_enabled, \
+                         pr.comment, pr.model, pd.name AS product_name, \
+                         pd.description AS product_description FROM campaigns c \
+                         JOIN agents a ON a.id = c.agent_id JOIN prompts pr ON pr.id = c.prompt_id \
+                         JOIN products pd ON pd.id = c.product_id WHERE c.id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY c.id");
+                    for row in query
+                        .build_query_as::<CampaignContextRow>()
+                        .fetch_all(&self.pool)
+                        .await?
+                    {
+                        contexts.push(CampaignContext::try_from(row)?);
+                    }
+                }
+                Ok(contexts)
+            }
+
+            async fn histories(&self, chat_ids: &[String]) -> StoreResult<Vec<HistoryMessage>> {
+                let mut messages = Vec::new();
+                for chunk in unique(chat_ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT chat_id, role, content, created_at FROM messages WHERE chat_id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY chat_id, created_at, id");
+                    for row in query.build_query_as::<HistoryRow>().fetch_all(&self.pool).await? {
+                        let role = Role::parse(&row.role)
+                            .ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
+                        messages.push(HistoryMessage {
+                            chat_id: row.chat_id,
+                            role,
+                            content: row.content,
+                            at: row.created_at,
+                        });
+                    }
+                }
+                Ok(messages)
+            }
+
+            async fn invite_candidates(&self, agent: &str, limit: i64) -> StoreResult<Vec<EngineChat>> {
+                sqlx::query_as::<_, EngineChatRow>(concat!(
+                    select_engine_chats!(),
+                    " WHERE c.agent_id = $1 AND c.status = 'active' AND ch.status = 0 \
+                     AND NOT ch.paused AND ch.invited_at IS NULL \
+                     ORDER BY ch.created_at, ch.id LIMIT $2"
+                ))
+                .bind(agent)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(EngineChat::try_from)
+                .collect()
+            }
+
+            async fn message_candidates(
+                &self,
+                agent: &str,
+                now: Millis,
+                limit: i64,
+            ) -> StoreResult<Vec<EngineChat>> {
+                sqlx::query_as::<_, EngineChatRow>(concat!(
+                    select_engine_chats!(),
+                    " WHERE c.agent_id = $1 AND c.status = 'active' \
+                     AND ch.next_message_at IS NOT NULL AND NOT ch.paused \
+                     ORDER BY CASE WHEN ch.next_message_kind = 'reply' AND ch.next_message_at <= $2 \
+                     THEN 0 ELSE 1 END, ch.next_message_at, ch.id LIMIT $3"
+                ))
+                .bind(agent)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(EngineChat::try_from)
+                .collect()
+            }
+
+            async fn invitations_since(
+                &self,
+                agents: &[String],
+                since: Millis,
+            ) -> StoreResult<HashMap<String, i64>> {
+                let mut counts = HashMap::new();
+                for chunk in unique(agents.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT agent_id, COUNT(*) FROM agent_actions WHERE kind = 'invitation' AND at > ",
+                    );
+                    query.push_bind(since).push(" AND agent_id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") GROUP BY agent_id");
+                    let rows: Vec<(String, i64)> =
+                        query.build_query_as().fetch_all(&self.pool).await?;
+                    counts.extend(rows);
+                }
+                Ok(counts)
+            }
+
+            async fn begin_sends(&self, sends: &[NewSend]) -> StoreResult<Vec<bool>> {
+                if sends.is_empty() {
+                    return Ok(Vec::new());
+                }
+                #[derive(sqlx::FromRow)]
+                struct Guard {
+                    id: String,
+                    status: i64,
+                    paused: bool,
+                    invited_at: Option<i64>,
+                    next_message_at: Option<i64>,
+                    next_message_kind: Option<String>,
+                    campaign_status: String,
+                    agent_status: String,
+                    on_dnc: bool,
+                }
+                let mut tx = self.begin_write().await?;
+                let ids = unique(sends.iter().map(|s| s.chat_id.as_str()));
+                let mut guards: HashMap<String, Guard> = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT ch.id, ch.status, ch.paused, ch.invited_at, ch.next_message_at, \
+                         ch.next_message_kind, c.status AS campaign_status, a.status AS agent_status, \
+                         EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id \
+                         AND d.url = p.url) AS on_dnc FROM chats ch \
+                         JOIN campaigns c ON c.id = ch.campaign_id JOIN agents a ON a.id = c.agent_id \
+                         JOIN prospects p ON p.id = ch.prospect_id WHERE ch.id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(") ORDER BY ch.id");
+                    query.push($lock_chats);
+                    for guard in query.build_query_as::<Guard>().fetch_all(&mut *tx).await? {
+                        guards.insert(guard.id.clone(), guard);
+                    }
+                }
+                let mut allowed = Vec::with_capacity(sends.len());
+                for send in sends {
+                    let Some(guard) = guards.get_mut(&send.chat_id) else {
+                        allowed.push(false);
+                        continue;
+                    };
+                    let contactable = guard.campaign_status == CampaignStatus::Active.as_str()
+                        && guard.agent_status == AgentStatus::Running.as_str()
+                        && !guard.on_dnc
+                        && !guard.paused
+                        && !status::is_finished(guard.status);
+                    let ok = contactable
+                        && match send.kind {
+                            SendKind::Invitation => {
+                                guard.status == status::NOT_STARTED && guard.invited_at.is_none()
+                            }
+                            SendKind::Message(_) => {
+                                guard.next_message_at.is_some_and(|due| due <= send.at)
+                            }
+                        };
+                    allowed.push(ok);
+                    if !ok {
+                        continue;
+                    }
+                    let (restore_at, restore_kind) = match send.kind {
+                        SendKind::Invitation => (None, None),
+                        SendKind::Message(_) => (guard.next_message_at, guard.next_message_kind.clone()),
+                    };
+                    sqlx::query(
+                        "INSERT INTO sends (id, team_id, agent_id, chat_id, kind, text, status, \
+                         restore_at, restore_kind, lease_until, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, $8, $9, $10)",
+                    )
+                    .bind(&send.id)
+                    .bind(&send.team_id)
+                    .bind(&send.agent_id)
+                    .bind(&send.chat_id)
+                    .bind(send.kind.as_str())
+                    .bind(&send.text)
+                    .bind(restore_at)
+                    .bind(restore_kind)
+                    .bind(send.lease_until)
+                    .bind(send.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    match send.kind {
+                        SendKind::Invitation => {
+                            guard.invited_at = Some(send.at);
+                            sqlx::query("UPDATE chats SET invited_at = $2 WHERE id = $1")
+                                .bind(&send.chat_id)
+                                .bind(send.at)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        SendKind::Message(_) => {
+                            guard.next_message_at = None;
+                            sqlx::query(
+                                "UPDATE chats SET next_message_at = NULL, next_message_kind = NULL \
+                                 WHERE id = $1",
+                            )
+                            .bind(&send.chat_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(allowed)
+            }
+
+            async fn settle(&self, settlement: &Settlement) -> StoreResult<Settled> {
+                let now = settlement.now;
+                let mut tx = self.begin_write().await?;
+                let won = Self::settle_sends_in(&mut tx, &settlement.sends, now).await?;
+                let ids = unique(settlement.chats.iter().map(ChatOp::chat));
+                let mut chats: BTreeMap<String, ChatWork> = BTreeMap::new();
+                for row in Self::chat_states_in(&mut tx, &ids).await? {
+                    let before = row.tally();
+                    let was_finished = row.finished();
+                    chats.insert(row.id.clone(), ChatWork { row, before, changed: false, was_finished });
+                }
+                let mut fx = Effects::default();
+                let mut settled = Settled::default();
+                for op in &settlement.chats {
+                    if let Some(work) = chats.get_mut(op.chat()) {
+                        apply_chat_op(work, op, &won, &mut fx);
+                    }
+                }
+                for work in chats.values() {
+                    if work.row.finished() && !work.was_finished {
+                        fx.finished.insert(work.row.id.clone());
+                        fx.touched_campaigns.insert(work.row.campaign_id.clone());
+                    }
+                }
+                settled.invitations = fx.actions.iter().filter(|a| a.kind == action::INVITATION).count() as u64;
+                settled.messages = fx.actions.iter().filter(|a| a.kind == action::MESSAGE).count() as u64;
+                settled.received = fx.received;
+                Self::write_chats_in(&mut tx, &chats, now).await?;
+                Self::write_effects_in(&mut tx, &fx).await?;
+                Self::write_agents_in(&mut tx, &settlement.agents, &fx.usage, now).await?;
+                Self::write_tasks_in(&mut tx, &settlement.tasks, &fx, now).await?;
+                tx.commit().await?;
+                settled.touched_campaigns = std::mem::take(&mut fx.touched_campaigns);
+                Ok(settled)
+            }
+
+            async fn unsettled_sends(&self, wall: Millis, limit: i64) -> StoreResult<Vec<PendingSend>> {
+                let rows = sqlx::query_as::<_, PendingSendRow>(
+                    "SELECT s.id, s.team_id, s.agent_id, s.chat_id, s.kind, s.text, s.created_at, \
+                     s.restore_at, s.restore_kind, p.url FROM sends s \
+                     JOIN chats ch ON ch.id = s.chat_id JOIN prospects p ON p.id = ch.prospect_id \
+                     WHERE s.status = 'sending' AND s.lease_until <= $1 \
+                     ORDER BY s.created_at, s.id LIMIT $2",
+                )
+                .bind(wall)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let kind = SendKind::parse(&row.kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("send kind {}", row.kind)))?;
+                        let restore = match (row.restore_at, row.restore_kind.as_deref().and_then(MessageKind::parse)) {
+                            (Some(at), Some(kind)) => Some((at, kind)),
+                            _ => None,
+                        };
+                        Ok(PendingSend {
+                            id: row.id,
+                            team_id: row.team_id,
+                            agent_id: row.agent_id,
+                            chat_id: row.chat_id,
+                            kind,
+                            text: row.text,
+                            at: row.created_at,
+                            restore,
+                            url: row.url,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn complete_idle_campaigns(
+                &self,
+                campaigns: Option<&[String]>,
+                now: Millis,
+            ) -> StoreResult<Vec<String>> {
+                let candidates: Vec<String> = match campaigns {
+                    Some(ids) => unique(ids.iter().map(String::as_str)),
+                    None => sqlx::query_scalar("SELECT id FROM campaigns WHERE status = 'active' ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?,
+                };
+                let mut completed = Vec::new();
+                for id in candidates {
+                    let mut tx = self.begin_write().await?;
+                    let done = sqlx::query(
+                        "UPDATE campaigns SET status = 'completed', completed_at = $2, updated_at = $2 \
+                         WHERE id = $1 AND status = 'active' AND prospects_count > 0 \
+                         AND NOT EXISTS (SELECT 1 FROM chats ch WHERE ch.campaign_id = $1 \
+                         AND (ch.status = 0 OR ch.next_message_at IS NOT NULL)) \
+                         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = $1 \
+                         AND t.status IN ('pending', 'running')) \
+                         AND NOT EXISTS (SELECT 1 FROM sends s JOIN chats ch ON ch.id = s.chat_id \
+                         WHERE ch.campaign_id = $1 AND s.status = 'sending') \
+                         AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.campaign_id = $1 \
+                         AND i.status IN ('queued', 'processing'))",
+                    )
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    if done == 1 {
+                        completed.push(id);
+                    }
+                }
+                Ok(completed)
+            }
+
+            async fn queue_verification_code(
+                &self,
+                team: &str,
+                agent: &str,
+                sealed_code: &str,
+                now: Millis,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let row: Option<(String, String)> = sqlx::query_as(concat!(
+                    "SELECT status, alerts FROM agents WHERE team_id = $1 AND id = $2",
+                    $lock_row
+                ))
+                .bind(team)
+                .bind(agent)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((status, alerts)) = row else {
+                    return Err(StoreError::NotFound);
+                };
+                let status: AgentStatus = status.parse().map_err(
+                    |e: outbound_core::agent::UnknownAgentStatus| StoreError::Corrupt(e.to_string()),
+                )?;
+                let alerts: Vec<Alert> = serde_json::from_str(&alerts)
+                    .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?;
+                if status != AgentStatus::AuthNeeded || !alerts.iter().any(|a| a.kind == "auth") {
+                    return Err(StoreError::InvalidStatus(status));
+                }
+                sqlx::query(
+                    "INSERT INTO tasks (id, team_id, agent_id, kind, status, due_at, attempts, \
+                     payload, created_at, updated_at) VALUES ($1, $2, $3, 'submit_code', 'pending', \
+                     $4, 0, $5, $4, $4) ON CONFLICT (id) DO UPDATE SET status = 'pending', \
+                     due_at = excluded.due_at, attempts = 0, lease_until = NULL, last_error = NULL, \
+                     payload = excluded.payload, updated_at = excluded.updated_at",
+                )
+                .bind(task_id(agent, kind::SUBMIT_CODE))
+                .bind(team)
+                .bind(agent)
+                .bind(now)
+                .bind(sealed_code)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_data(&self, team: &str) -> StoreResult<AuditData> {
+                let agents = sqlx::query_as::<_, EngineAgentRow>(concat!(
+                    select_engine_agents!(),
+                    " WHERE team_id = $1 ORDER BY id"
+                ))
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(EngineAgent::try_from)
+                .collect::<StoreResult<Vec<_>>>()?;
+                let days = sqlx::query_as(
+                    "SELECT d.agent_id, d.day, d.invitations_target, d.messages_target \
+                     FROM agent_days d JOIN agents a ON a.id = d.agent_id WHERE a.team_id = $1 \
+                     ORDER BY d.agent_id, d.day",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let actions = sqlx::query_as(
+                    "SELECT agent_id, chat_id, kind, at FROM agent_actions WHERE team_id = $1 \
+                     ORDER BY agent_id, at, id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let sends = sqlx::query_as(
+                    "SELECT id, chat_id, kind, text, status, created_at FROM sends \
+                     WHERE team_id = $1 ORDER BY chat_id, created_at, id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let messages = sqlx::query_as(
+                    "SELECT chat_id, role, content, created_at FROM messages WHERE team_id = $1 \
+                     ORDER BY chat_id, created_at, id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let chats = sqlx::query_as(
+                    "SELECT ch.id, p.url, ch.status, ch.qualification, c.agent_id FROM chats ch \
+                     JOIN prospects p ON p.id = ch.prospect_id \
+                     JOIN campaigns c ON c.id = ch.campaign_id WHERE ch.team_id = $1 ORDER BY ch.id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let events = sqlx::query_as(
+                    "SELECT event_type, COUNT(*) FROM events WHERE team_id = $1 \
+                     GROUP BY event_type ORDER BY event_type",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let dnc = sqlx::query_scalar("SELECT url FROM dnc_entries WHERE team_id = $1 ORDER BY url")
+                    .bind(team)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(AuditData { agents, days, actions, sends, messages, chats, events, dnc })
+            }
+        }
+    };
+}
+
+impl_engine_store!(crate::sqlite::SqliteStore, "", "", "", "MAX");
+impl_engine_store!(
+    crate::postgres::PgStore,
+    " FOR UPDATE OF ch",
+    " FOR UPDATE",
+    " FOR UPDATE SKIP LOCKED",
+    "GREATEST"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in [MessageKind::First, MessageKind::FollowUp, MessageKind::Reply] {
+            assert_eq!(MessageKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(SendKind::parse(kind.as_str()), Some(SendKind::Message(kind)));
+        }
+        assert_eq!(SendKind::parse("invitation"), Some(SendKind::Invitation));
+        assert_eq!(SendKind::parse("nope"), None);
+        assert_eq!(task_id("abc", kind::CHECK), "abc:check");
+    }
+
+    #[test]
+    fn alerts_replace_their_own_kind() {
+        let alert = |sub: &str, message: &str| Alert {
+            kind: "auth".into(),
+            sub_type: sub.into(),
+            message: message.into(),
+            severity: outbound_core::agent::Severity::Warning,
+        };
+        let alerts = with_alert(vec![alert("2fa_required", "old")], alert("2fa_required", "new"));
+        assert_eq!(alerts, vec![alert("2fa_required", "new")]);
+        let alerts = with_alert(alerts, alert("session_expired", "x"));
+        assert_eq!(alerts.len(), 2);
+    }
+}
