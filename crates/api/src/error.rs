@@ -82,6 +82,16 @@ pub enum ApiError {
     Forbidden(String),
     #[error("Campaign {0} not found")]
     CampaignNotFound(String),
+    #[error("The campaign's agent is not set up: give it its LinkedIn credentials first")]
+    CampaignMissingAgent,
+    #[error("{0}")]
+    CampaignNotReady(&'static str),
+    #[error("This Sales Navigator search is already saved for the campaign")]
+    SalesNavigatorSourceExists,
+    #[error(
+        "The team already has {0} active Sales Navigator imports; try again when one has finished"
+    )]
+    SalesNavigatorTeamLimit(i64),
     #[error("The database is not reachable")]
     NotReady,
     #[error("An internal error occurred")]
@@ -123,6 +133,14 @@ impl ApiError {
             E::InvalidCampaigns => (StatusCode::BAD_REQUEST, "invalid_campaigns"),
             E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             E::CampaignNotFound(_) => (StatusCode::NOT_FOUND, "campaign_not_found"),
+            E::CampaignMissingAgent => (StatusCode::BAD_REQUEST, "campaign_missing_agent"),
+            E::CampaignNotReady(_) => (StatusCode::BAD_REQUEST, "campaign_not_ready"),
+            E::SalesNavigatorSourceExists => {
+                (StatusCode::CONFLICT, "sales_navigator_source_exists")
+            }
+            E::SalesNavigatorTeamLimit(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "sales_navigator_team_limit")
+            }
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

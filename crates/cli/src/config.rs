@@ -21,6 +21,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the server listens when nothing else is configured.
@@ -153,6 +154,15 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The public base URL of this server, used in links sent to people (invitation portal).
     pub public_url: Option<String>,
+    /// The LinkedIn connector of the outreach engine: `sandbox` (a simulated network, the
+    /// default) or `unipile` (the real one, through Unipile's API).
+    pub linkedin_connector: LinkedInConnectorKind,
+    /// Seed of the sandbox network: the same seed simulates the same people.
+    pub sandbox_seed: u64,
+    /// The DSN of the Unipile workspace (`https://apiN.unipile.com:PORT`), for `unipile`.
+    pub unipile_dsn: Option<String>,
+    /// The Unipile access token, for `unipile`.
+    pub unipile_api_key: Option<Secret>,
     /// The file the file layer was read from, if any (not a setting).
     pub file: Option<PathBuf>,
 }
@@ -177,6 +187,10 @@ impl Default for Config {
             webhook_disable_after: outbound_engine::webhooks::DEFAULT_DISABLE_AFTER,
             smtp_url: None,
             public_url: None,
+            linkedin_connector: LinkedInConnectorKind::Sandbox,
+            sandbox_seed: 0,
+            unipile_dsn: None,
+            unipile_api_key: None,
             file: None,
         }
     }
@@ -199,8 +213,31 @@ impl fmt::Debug for Config {
             .field("webhook_disable_after", &self.webhook_disable_after)
             .field("smtp_url", &self.smtp_url)
             .field("public_url", &self.public_url)
+            .field("linkedin_connector", &self.linkedin_connector)
+            .field("sandbox_seed", &self.sandbox_seed)
+            .field("unipile_dsn", &self.unipile_dsn)
+            .field("unipile_api_key", &self.unipile_api_key)
             .field("file", &self.file)
             .finish()
+    }
+}
+
+/// Which LinkedIn connector the outreach engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkedInConnectorKind {
+    /// The simulated network (no LinkedIn account needed).
+    Sandbox,
+    /// LinkedIn through Unipile.
+    Unipile,
+}
+
+impl LinkedInConnectorKind {
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "sandbox" => Some(Self::Sandbox),
+            "unipile" => Some(Self::Unipile),
+            _ => None,
+        }
     }
 }
 
@@ -291,6 +328,10 @@ struct FileConfig {
     webhook_disable_after: Option<i64>,
     smtp_url: Option<Secret>,
     public_url: Option<String>,
+    linkedin_connector: Option<String>,
+    sandbox_seed: Option<u64>,
+    unipile_dsn: Option<String>,
+    unipile_api_key: Option<Secret>,
 }
 
 /// Reads the configuration: defaults, then the file (`config_file`, else `OUTBOUND_CONFIG`,
@@ -372,6 +413,29 @@ impl Config {
         if let Some(url) = file.public_url {
             self.public_url = Some(url);
         }
+        if let Some(kind) = file.linkedin_connector {
+            self.set_linkedin_connector(&kind, &source)?;
+        }
+        if let Some(seed) = file.sandbox_seed {
+            self.sandbox_seed = seed;
+        }
+        if let Some(dsn) = file.unipile_dsn {
+            self.unipile_dsn = Some(dsn);
+        }
+        if let Some(key) = file.unipile_api_key {
+            self.unipile_api_key = Some(key);
+        }
+        Ok(())
+    }
+
+    fn set_linkedin_connector(&mut self, value: &str, source: &Source<'_>) -> Result<()> {
+        self.linkedin_connector = LinkedInConnectorKind::parse(value).ok_or_else(|| {
+            invalid(
+                "linkedin_connector",
+                source,
+                format!("expected `sandbox` or `unipile`, got `{value}`"),
+            )
+        })?;
         Ok(())
     }
 
@@ -423,6 +487,20 @@ impl Config {
         }
         if let Some(url) = var("OUTBOUND_PUBLIC_URL") {
             self.public_url = Some(url);
+        }
+        if let Some(kind) = var("OUTBOUND_LINKEDIN_CONNECTOR") {
+            self.set_linkedin_connector(&kind, &Source::Env("OUTBOUND_LINKEDIN_CONNECTOR"))?;
+        }
+        if let Some(seed) = var("OUTBOUND_SANDBOX_SEED") {
+            self.sandbox_seed = seed.trim().parse().map_err(|e| {
+                invalid("sandbox_seed", &Source::Env("OUTBOUND_SANDBOX_SEED"), e)
+            })?;
+        }
+        if let Some(dsn) = var("OUTBOUND_UNIPILE_DSN") {
+            self.unipile_dsn = Some(dsn);
+        }
+        if let Some(key) = var("OUTBOUND_UNIPILE_API_KEY") {
+            self.unipile_api_key = Some(Secret(key));
         }
         for (name, takes_key) in ENV_PROVIDERS {
             let upper = name.to_ascii_uppercase();
@@ -608,6 +686,41 @@ impl Config {
             .filter(|(_, provider)| provider.is_configured())
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    /// The LinkedIn connector of the outreach engine.
+    pub fn linkedin(&self) -> Result<Arc<dyn outbound_linkedin::LinkedInConnector>> {
+        match self.linkedin_connector {
+            LinkedInConnectorKind::Sandbox => Ok(Arc::new(
+                outbound_linkedin::SandboxConnector::with_defaults(self.sandbox_seed),
+            )),
+            LinkedInConnectorKind::Unipile => {
+                let (Some(dsn), Some(key)) = (&self.unipile_dsn, &self.unipile_api_key) else {
+                    anyhow::bail!(
+                        "linkedin_connector = \"unipile\" needs unipile_dsn and unipile_api_key"
+                    );
+                };
+                let config = outbound_linkedin::UnipileConfig::new(dsn.clone(), key.expose());
+                let connector = outbound_linkedin::UnipileConnector::new(&config)
+                    .context("cannot start the Unipile connector")?;
+                Ok(Arc::new(connector))
+            }
+        }
+    }
+
+    /// The language models of the configured catalogue and providers.
+    pub fn model_registry(&self) -> outbound_engine::outreach::ModelRegistry {
+        let providers = self
+            .providers
+            .iter()
+            .map(|(name, provider)| {
+                let settings = outbound_llm::ProviderSettings::for_name(name)
+                    .with_base_url(provider.base_url.clone())
+                    .with_api_key(provider.api_key.as_ref().map(|k| k.expose().to_owned()));
+                (name.clone(), settings)
+            })
+            .collect();
+        outbound_engine::outreach::ModelRegistry::new(self.models.clone(), providers)
     }
 
     /// What the HTTP API needs besides the store and the master key.

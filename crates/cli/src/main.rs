@@ -18,6 +18,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use commands::keys::KeysCommand;
 use commands::serve::ServeArgs;
+use commands::simulate::SimulateArgs;
 use commands::teams::TeamsCommand;
 use config::{LogFormat, Overrides};
 
@@ -72,6 +73,15 @@ enum Command {
     /// `outbound serve` processes can share one database (use PostgreSQL beyond one machine)
     /// and the same master key. Runs until SIGINT or SIGTERM, finishing the attempts in flight.
     Worker,
+    /// Run the outreach engine for simulated days and audit it
+    ///
+    /// Creates agents, a product, a prompt with follow-ups, campaigns and prospects in a
+    /// temporary SQLite database, runs the real engine on the sandbox LinkedIn network and the
+    /// offline template model with a simulated clock, and reports the funnel and the rules
+    /// broken (daily and weekly limits, working hours, DNC, duplicate sends, follow-ups after a
+    /// reply, messages while paused), counted by an auditor independent of the scheduler. The
+    /// same seed gives the same report; `--json` prints it as one JSON object on stdout.
+    Simulate(SimulateArgs),
     /// Apply pending database migrations
     ///
     /// Brings the database schema up to date and exits. Idempotent. `serve`, `teams` and
@@ -125,8 +135,9 @@ async fn run(cli: Cli) -> Result<()> {
     tracing::debug!(?config, "configuration");
 
     match cli.command {
-        Command::Serve(_) => commands::serve::run(&config).await,
+        Command::Serve(args) => commands::serve::run(&config, args.time_scale).await,
         Command::Worker => commands::worker::run(&config).await,
+        Command::Simulate(args) => commands::simulate::run(args).await,
         Command::Migrate => commands::migrate::run(&config).await,
         Command::Teams { command } => commands::teams::run(&config, command).await,
         Command::Keys { command } => commands::keys::run(&config, command).await,

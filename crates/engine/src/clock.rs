@@ -72,7 +72,11 @@ impl ScaledClock {
         Self {
             start,
             origin: Instant::now(),
-            factor: if factor.is_finite() { factor.max(1.0) } else { 1.0 },
+            factor: if factor.is_finite() {
+                factor.max(1.0)
+            } else {
+                1.0
+            },
         }
     }
 
@@ -84,7 +88,10 @@ impl ScaledClock {
 impl Clock for ScaledClock {
     fn now(&self) -> Millis {
         let elapsed = self.origin.elapsed().as_secs_f64() * 1000.0 * self.factor;
-        #[expect(clippy::cast_possible_truncation, reason = "elapsed simulated milliseconds")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "elapsed simulated milliseconds"
+        )]
         let elapsed = elapsed as Millis;
         self.start.saturating_add(elapsed)
     }

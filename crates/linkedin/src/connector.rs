@@ -7,6 +7,8 @@
 //!   anything, so the simulated clock of the engine drives the sandbox exactly;
 //! - profiles are addressed by their LinkedIn profile URL, in any spelling that
 //!   [`outbound_core::dnc::slug_of`] accepts;
+//! - a send whose outcome is unknown (the process died between the call and recording it) is
+//!   never repeated blindly: [`LinkedInConnector::find_sent`] says whether it happened;
 //! - errors say what the engine must do: the four refusals that end a conversation map to the
 //!   chat status codes 502–505 ([`ConnectorError::chat_status`]), `SessionExpired` puts the agent
 //!   in `auth_needed`, `RateLimited` and `Transient` are retried, `Rejected` is permanent.
@@ -133,6 +135,19 @@ pub struct SearchHit {
     pub profile_url: String,
 }
 
+/// A send whose outcome the engine does not know, for [`LinkedInConnector::find_sent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendProbe<'a> {
+    /// An invitation to the profile.
+    Invitation,
+    /// A message with this text, sent at `at` with this idempotency key.
+    Message {
+        text: &'a str,
+        idempotency_key: &'a str,
+        at: Millis,
+    },
+}
+
 /// Why a connector call failed, in the terms the engine acts on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectorError {
@@ -238,6 +253,15 @@ pub trait LinkedInConnector: Send + Sync {
         now: Millis,
         sent: &[SentRef],
     ) -> Result<Vec<Incoming>, ConnectorError>;
+
+    /// Whether the send `probe` to the profile reached LinkedIn (`Some` with what was sent), or
+    /// certainly not (`None`). Used to reconcile sends interrupted by a crash.
+    async fn find_sent(
+        &self,
+        account: &Account,
+        profile_url: &str,
+        probe: SendProbe<'_>,
+    ) -> Result<Option<Sent>, ConnectorError>;
 
     /// Up to `count` people of a Sales Navigator search URL.
     async fn search_sales_navigator(

@@ -12,7 +12,7 @@ pub mod unipile;
 
 pub use connector::{
     Account, CheckpointKind, ConnectorError, Incoming, InvitationState, LinkedInConnector,
-    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, Sent, SentRef,
+    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, SendProbe, Sent, SentRef,
 };
 pub use sandbox::{SandboxConfig, SandboxConnector};
 pub use unipile::{UnipileConfig, UnipileConnector};

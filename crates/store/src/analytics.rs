@@ -236,69 +236,81 @@ struct CampaignRow {
     product_name: Option<String>,
 }
 
-/// Counts in `[from, to]` of a window: the agent's messages and the prospects'.
-type MessageCounts = (i64, i64);
+/// The activity of the last 24 hours and of the last 7 days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Recent {
+    day: Activity,
+    week: Activity,
+}
+
+/// Which rows a window covers: `team_id = $1` or `campaign_id = $1`, both indexed with the
+/// time (`messages_by_*_time_role`, `chats_qualified_by_*`).
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Team,
+    Campaign,
+}
+
+impl Scope {
+    fn column(self) -> &'static str {
+        match self {
+            Scope::Team => "team_id",
+            Scope::Campaign => "campaign_id",
+        }
+    }
+}
 
 macro_rules! impl_analytics_store {
     ($store:ty) => {
         impl $store {
-            /// Messages of `scope_column = scope` (`team_id` or `campaign_id`) created in
-            /// `[from, to]`: the agent's and the prospects'.
-            async fn window_messages(
+            /// The activity of `scope` in the last 24 hours and 7 days before `now`: one pass
+            /// over the week's messages (the agent's and the prospects', from the index alone)
+            /// and one over the week's verdicts.
+            async fn recent_activity(
                 &self,
-                scope_sql: &'static str,
-                scope: &str,
-                from: Millis,
-                to: Millis,
-            ) -> StoreResult<MessageCounts> {
-                Ok(
-                    sqlx::query_as::<_, MessageCounts>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {}, {} FROM messages WHERE {scope_sql} = $1 \
-                     AND created_at >= $2 AND created_at <= $3",
+                scope: Scope,
+                id: &str,
+                now: Millis,
+            ) -> StoreResult<Recent> {
+                let column = scope.column();
+                let (day_sent, day_received, week_sent, week_received) =
+                    sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {}, {}, {}, {} FROM messages WHERE {column} = $1 \
+                         AND created_at >= $3 AND created_at <= $4",
+                        count_where!("role = 'assistant' AND created_at >= $2"),
+                        count_where!("role = 'user' AND created_at >= $2"),
                         count_where!("role = 'assistant'"),
                         count_where!("role = 'user'"),
                     )))
-                    .bind(scope)
-                    .bind(from)
-                    .bind(to)
+                    .bind(id)
+                    .bind(now - LAST_24_HOURS_MS)
+                    .bind(now - LAST_WEEK_MS)
+                    .bind(now)
                     .fetch_one(&self.pool)
-                    .await?,
-                )
-            }
-
-            /// Conversations of `scope_column = scope` qualified in `[from, to]`.
-            async fn window_qualified(
-                &self,
-                scope_sql: &'static str,
-                scope: &str,
-                from: Millis,
-                to: Millis,
-            ) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-                    "SELECT COUNT(*) FROM chats WHERE {scope_sql} = $1 \
-                     AND qualified_at >= $2 AND qualified_at <= $3"
-                )))
-                .bind(scope)
-                .bind(from)
-                .bind(to)
-                .fetch_one(&self.pool)
-                .await?)
-            }
-
-            async fn window_activity(
-                &self,
-                scope_sql: &'static str,
-                scope: &str,
-                from: Millis,
-                to: Millis,
-            ) -> StoreResult<Activity> {
-                let (messages, responses) =
-                    self.window_messages(scope_sql, scope, from, to).await?;
-                let qualified = self.window_qualified(scope_sql, scope, from, to).await?;
-                Ok(Activity {
-                    messages,
-                    responses,
-                    qualified,
+                    .await?;
+                let (day_qualified, week_qualified) =
+                    sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {}, COUNT(*) FROM chats WHERE {column} = $1 \
+                         AND qualified_at >= $3 AND qualified_at <= $4",
+                        count_where!("qualified_at >= $2"),
+                    )))
+                    .bind(id)
+                    .bind(now - LAST_24_HOURS_MS)
+                    .bind(now - LAST_WEEK_MS)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(Recent {
+                    day: Activity {
+                        messages: day_sent,
+                        responses: day_received,
+                        qualified: day_qualified,
+                    },
+                    week: Activity {
+                        messages: week_sent,
+                        responses: week_received,
+                        qualified: week_qualified,
+                    },
                 })
             }
         }
@@ -356,6 +368,7 @@ macro_rules! impl_analytics_store {
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
+                let recent = self.recent_activity(Scope::Team, team, now).await?;
                 Ok(Overview {
                     campaigns_total: total,
                     campaigns_active: active,
@@ -370,12 +383,8 @@ macro_rules! impl_analytics_store {
                         answers,
                         closed,
                     },
-                    last_24_hours: self
-                        .window_activity("team_id", team, now - LAST_24_HOURS_MS, now)
-                        .await?,
-                    last_week: self
-                        .window_activity("team_id", team, now - LAST_WEEK_MS, now)
-                        .await?,
+                    last_24_hours: recent.day,
+                    last_week: recent.week,
                     campaigns,
                 })
             }
@@ -450,8 +459,9 @@ macro_rules! impl_analytics_store {
                     product: row.product_name,
                     daily: merge_days(&messages, &qualified),
                     last_7_days: self
-                        .window_activity("campaign_id", campaign_id, now - LAST_WEEK_MS, now)
-                        .await?,
+                        .recent_activity(Scope::Campaign, campaign_id, now)
+                        .await?
+                        .week,
                     statuses,
                     qualifications,
                 })

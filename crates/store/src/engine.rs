@@ -100,9 +100,13 @@ impl MessageKind {
     }
 
     pub fn parse(value: &str) -> Option<MessageKind> {
-        [MessageKind::First, MessageKind::FollowUp, MessageKind::Reply]
-            .into_iter()
-            .find(|k| k.as_str() == value)
+        [
+            MessageKind::First,
+            MessageKind::FollowUp,
+            MessageKind::Reply,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == value)
     }
 }
 
@@ -370,9 +374,13 @@ impl TryFrom<EngineChatRow> for EngineChat {
             campaign_status: CampaignStatus::parse(&row.campaign_status).ok_or_else(|| {
                 StoreError::Corrupt(format!("campaign status {}", row.campaign_status))
             })?,
-            qualification: Qualification::parse(&row.qualification)
-                .ok_or_else(|| StoreError::Corrupt(format!("qualification {}", row.qualification)))?,
-            next_message_kind: row.next_message_kind.as_deref().and_then(MessageKind::parse),
+            qualification: Qualification::parse(&row.qualification).ok_or_else(|| {
+                StoreError::Corrupt(format!("qualification {}", row.qualification))
+            })?,
+            next_message_kind: row
+                .next_message_kind
+                .as_deref()
+                .and_then(MessageKind::parse),
             id: row.id,
             team_id: row.team_id,
             campaign_id: row.campaign_id,
@@ -562,6 +570,8 @@ pub enum SendOutcome {
     Sent { provider_id: Option<String> },
     /// It certainly did not.
     Failed { error: String },
+    /// Still unknown (the connector could not tell): asked again after `lease_until`.
+    Unknown { lease_until: Millis },
 }
 
 /// The settlement of one ledger row.
@@ -575,7 +585,11 @@ pub struct SendSettle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatOp {
     /// The invitation of ledger row `send_id` went out (status 0 → 1).
-    Invited { chat: String, send_id: String, at: Millis },
+    Invited {
+        chat: String,
+        send_id: String,
+        at: Millis,
+    },
     /// The invitation certainly did not go out: the chat may be invited again.
     InviteReleased { chat: String },
     /// LinkedIn refused: the conversation ends with this status (502–505).
@@ -616,10 +630,10 @@ pub enum ChatOp {
         reply_at: Option<Millis>,
         seen_until: Millis,
     },
-    /// Checked for messages up to `seen_until`: nothing new.
-    Seen { chat: String, seen_until: Millis },
     /// The pending message is dropped (e.g. a follow-up after a reply, nothing to say).
     DropMessage { chat: String },
+    /// The pending message could not be written now: due again at `due`.
+    Postpone { chat: String, due: Millis },
     /// The model's verdict on the conversation.
     Judged {
         chat: String,
@@ -642,8 +656,8 @@ impl ChatOp {
             | ChatOp::MessageSent { chat, .. }
             | ChatOp::MessageReleased { chat, .. }
             | ChatOp::Received { chat, .. }
-            | ChatOp::Seen { chat, .. }
             | ChatOp::DropMessage { chat }
+            | ChatOp::Postpone { chat, .. }
             | ChatOp::Judged { chat, .. } => chat,
         }
     }
@@ -724,7 +738,10 @@ impl Settlement {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sends.is_empty() && self.chats.is_empty() && self.tasks.is_empty() && self.agents.is_empty()
+        self.sends.is_empty()
+            && self.chats.is_empty()
+            && self.tasks.is_empty()
+            && self.agents.is_empty()
     }
 
     /// Appends `other`'s changes after this one's.
@@ -777,23 +794,27 @@ pub struct AuditData {
 
 #[async_trait::async_trait]
 pub trait EngineStore {
-    /// Arms the agent-level work: a `login` task for each agent logging in, the two slot tasks
-    /// of each running agent (created once), parked slots of running agents that have work
-    /// again (new prospects, resumed campaigns or chats), and a `check` task for each ongoing
-    /// conversation not yet watched.
-    async fn plan_engine(&self, now: Millis) -> StoreResult<Planned>;
+    /// Arms the agent-level work: releases the claims whose lease ran out before `wall` (their
+    /// process died), a `login` task for each agent logging in, the two slot tasks of each
+    /// running agent (created once), slots of running agents that have work again (new
+    /// prospects, resumed campaigns or chats), and a `check` task for each ongoing conversation
+    /// not yet watched.
+    async fn plan_engine(&self, now: Millis, wall: Millis) -> StoreResult<Planned>;
 
     /// Running agents whose local day ended (or was never computed).
     async fn agents_to_roll_over(&self, now: Millis) -> StoreResult<Vec<EngineAgent>>;
 
-    /// Claims up to `limit` due tasks in `(due_at, id)` order until `lease_until` (wall clock),
-    /// after releasing the claims whose lease ran out before `wall`.
+    /// Claims up to `limit` due tasks in `(due_at, id)` order until `lease_until` (wall clock).
+    /// Each claim counts as an
+    /// attempt; a due task already claimed `max_attempts` times without finishing (it failed,
+    /// or its process died on it) ends `failed` instead. The returned `attempts` are those
+    /// before this claim.
     async fn claim_tasks(
         &self,
         now: Millis,
-        wall: Millis,
         lease_until: Millis,
         limit: i64,
+        max_attempts: i64,
     ) -> StoreResult<Vec<Task>>;
 
     /// The earliest due time of a pending task that is not parked.
@@ -887,7 +908,12 @@ impl ChatStateRow {
     fn tally(&self) -> ChatTally {
         let qualification =
             Qualification::parse(&self.qualification).unwrap_or(Qualification::InProgress);
-        ChatTally::of(self.status, qualification, self.has_responded, self.messages_sent)
+        ChatTally::of(
+            self.status,
+            qualification,
+            self.has_responded,
+            self.messages_sent,
+        )
     }
 
     fn finished(&self) -> bool {
@@ -978,7 +1004,13 @@ struct Effects {
 
 impl Effects {
     /// An event with the catalogue's `data` (§4.2) plus `extra` keys.
-    fn event(&mut self, chat: &ChatStateRow, event: EventType, at: Millis, extra: &[(&str, Value)]) {
+    fn event(
+        &mut self,
+        chat: &ChatStateRow,
+        event: EventType,
+        at: Millis,
+        extra: &[(&str, Value)],
+    ) {
         let mut data = json!({
             "agentId": chat.agent_id,
             "campaignId": chat.campaign_id,
@@ -1088,8 +1120,12 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             first_message_at,
             ..
         } => {
-            fx.profiles
-                .push((row.team_id.clone(), row.prospect_id.clone(), profile.clone(), *at));
+            fx.profiles.push((
+                row.team_id.clone(),
+                row.prospect_id.clone(),
+                profile.clone(),
+                *at,
+            ));
             row.enriched_at = Some(*at);
             if let Some(due) = first_message_at
                 && row.status == status::INVITATION_ACCEPTED
@@ -1113,7 +1149,12 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             }
             fx.message(row, Role::Assistant, text, *at);
             fx.action(row, action::MESSAGE, *at);
-            fx.event(row, EventType::MessageSent, *at, &[("message", json!(text))]);
+            fx.event(
+                row,
+                EventType::MessageSent,
+                *at,
+                &[("message", json!(text))],
+            );
             row.status = status_after_message(row.status, Role::Assistant);
             row.messages_sent += 1;
             row.last_message_at = Some(*at);
@@ -1145,7 +1186,12 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             let mut fresh = 0;
             for (text, at) in messages.iter().filter(|(_, at)| *at > seen) {
                 fx.message(row, Role::User, text, *at);
-                fx.event(row, EventType::MessageReceived, *at, &[("message", json!(text))]);
+                fx.event(
+                    row,
+                    EventType::MessageReceived,
+                    *at,
+                    &[("message", json!(text))],
+                );
                 row.status = status_after_message(row.status, Role::User);
                 row.has_responded = true;
                 row.last_response_at = Some(row.last_response_at.map_or(*at, |last| last.max(*at)));
@@ -1163,10 +1209,13 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
                 }
             }
         }
-        ChatOp::Seen { seen_until, .. } => {
-            row.replies_seen_at = Some(row.replies_seen_at.unwrap_or(Millis::MIN).max(*seen_until));
-        }
         ChatOp::DropMessage { .. } => row.clear_next(),
+        ChatOp::Postpone { due, .. } => {
+            if !row.finished() && row.next_message_at.is_some() {
+                row.next_message_at = Some(*due);
+                fx.pull(&row.agent_id, *due);
+            }
+        }
         ChatOp::Judged {
             score,
             qualification,
@@ -1315,26 +1364,44 @@ macro_rules! impl_engine_store {
                 now: Millis,
             ) -> StoreResult<HashSet<String>> {
                 let mut won = HashSet::new();
+                let mut settled = Vec::with_capacity(sends.len());
                 for send in sends {
-                    let (status, provider_id, error, sent_at) = match &send.outcome {
-                        SendOutcome::Sent { provider_id } => ("sent", provider_id.clone(), None, Some(now)),
-                        SendOutcome::Failed { error } => ("failed", None, Some(error.clone()), None),
-                    };
-                    let moved = sqlx::query(
-                        "UPDATE sends SET status = $2, provider_id = $3, error = $4, sent_at = $5 \
-                         WHERE id = $1 AND status = 'sending'",
-                    )
-                    .bind(&send.id)
-                    .bind(status)
-                    .bind(provider_id)
-                    .bind(error)
-                    .bind(sent_at)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected();
-                    if moved == 1 {
-                        won.insert(send.id.clone());
+                    match &send.outcome {
+                        SendOutcome::Sent { provider_id } => {
+                            settled.push((&send.id, "sent", provider_id.clone(), None, Some(now)));
+                        }
+                        SendOutcome::Failed { error } => {
+                            settled.push((&send.id, "failed", None, Some(error.clone()), None));
+                        }
+                        SendOutcome::Unknown { lease_until } => {
+                            sqlx::query(
+                                "UPDATE sends SET lease_until = $2 WHERE id = $1 AND status = 'sending'",
+                            )
+                            .bind(&send.id)
+                            .bind(lease_until)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
                     }
+                }
+                for chunk in settled.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, status, provider_id, error, sent_at) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (id, status, provider_id, error, sent_at)| {
+                        row.push_bind((*id).clone())
+                            .push_bind(*status)
+                            .push_bind(provider_id.clone())
+                            .push_bind(error.clone())
+                            .push_bind(*sent_at);
+                    });
+                    query.push(
+                        ") UPDATE sends SET status = v.status, provider_id = v.provider_id, \
+                         error = v.error, sent_at = v.sent_at FROM v \
+                         WHERE sends.id = v.id AND sends.status = 'sending' RETURNING sends.id",
+                    );
+                    let moved: Vec<String> = query.build_query_scalar().fetch_all(&mut **tx).await?;
+                    won.extend(moved);
                 }
                 Ok(won)
             }
@@ -1365,39 +1432,53 @@ macro_rules! impl_engine_store {
                 chats: &BTreeMap<String, ChatWork>,
                 now: Millis,
             ) -> StoreResult<()> {
+                let changed: Vec<&ChatWork> = chats.values().filter(|w| w.changed).collect();
+                for chunk in changed.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, status, qualification, score, has_responded, messages_sent, \
+                         last_message_at, last_response_at, qualified_at, invited_at, accepted_at, \
+                         enriched_at, next_message_at, next_message_kind, followups_sent, \
+                         replies_seen_at) AS (",
+                    );
+                    query.push_values(chunk, |mut values, work| {
+                        let row = &work.row;
+                        values
+                            .push_bind(row.id.clone())
+                            .push_bind(row.status)
+                            .push_bind(row.qualification.clone())
+                            .push_bind(row.score)
+                            .push_bind(row.has_responded)
+                            .push_bind(row.messages_sent)
+                            .push_bind(row.last_message_at)
+                            .push_bind(row.last_response_at)
+                            .push_bind(row.qualified_at)
+                            .push_bind(row.invited_at)
+                            .push_bind(row.accepted_at)
+                            .push_bind(row.enriched_at)
+                            .push_bind(row.next_message_at)
+                            .push_bind(row.next_message_kind.clone())
+                            .push_bind(row.followups_sent)
+                            .push_bind(row.replies_seen_at);
+                    });
+                    query.push(
+                        ") UPDATE chats SET status = v.status, qualification = v.qualification, \
+                         score = v.score, has_responded = v.has_responded, \
+                         messages_sent = v.messages_sent, last_message_at = v.last_message_at, \
+                         last_response_at = v.last_response_at, qualified_at = v.qualified_at, \
+                         invited_at = v.invited_at, accepted_at = v.accepted_at, \
+                         enriched_at = v.enriched_at, next_message_at = v.next_message_at, \
+                         next_message_kind = v.next_message_kind, \
+                         followups_sent = v.followups_sent, replies_seen_at = v.replies_seen_at, \
+                         updated_at = ",
+                    );
+                    query.push_bind(now).push(" FROM v WHERE chats.id = v.id");
+                    query.build().execute(&mut **tx).await?;
+                }
                 let mut deltas: BTreeMap<&str, ChatTally> = BTreeMap::new();
-                for work in chats.values().filter(|w| w.changed) {
-                    let row = &work.row;
-                    sqlx::query(
-                        "UPDATE chats SET status = $2, qualification = $3, score = $4, \
-                         has_responded = $5, messages_sent = $6, last_message_at = $7, \
-                         last_response_at = $8, qualified_at = $9, invited_at = $10, \
-                         accepted_at = $11, enriched_at = $12, next_message_at = $13, \
-                         next_message_kind = $14, followups_sent = $15, replies_seen_at = $16, \
-                         updated_at = $17 WHERE id = $1",
-                    )
-                    .bind(&row.id)
-                    .bind(row.status)
-                    .bind(&row.qualification)
-                    .bind(row.score)
-                    .bind(row.has_responded)
-                    .bind(row.messages_sent)
-                    .bind(row.last_message_at)
-                    .bind(row.last_response_at)
-                    .bind(row.qualified_at)
-                    .bind(row.invited_at)
-                    .bind(row.accepted_at)
-                    .bind(row.enriched_at)
-                    .bind(row.next_message_at)
-                    .bind(&row.next_message_kind)
-                    .bind(row.followups_sent)
-                    .bind(row.replies_seen_at)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    let delta = row.tally().minus(work.before);
+                for work in &changed {
+                    let delta = work.row.tally().minus(work.before);
                     if !delta.is_zero() {
-                        let sum = deltas.entry(row.campaign_id.as_str()).or_default();
+                        let sum = deltas.entry(work.row.campaign_id.as_str()).or_default();
                         *sum = ChatTally {
                             prospects: sum.prospects + delta.prospects,
                             answers: sum.answers + delta.answers,
@@ -1639,8 +1720,9 @@ macro_rules! impl_engine_store {
                 Ok(Some((status, alerts)))
             }
 
-            /// Applies the task ops, cancels the tasks of finished chats, pulls slots, and
-            /// refreshes the planned times shown on the agents whose slots changed.
+            /// Applies the task ops — first the ends of claims, then the upserts (which so win
+            /// over the end of a claim of the same task), then cancels the tasks of finished chats
+            /// and pulls slots — and refreshes the planned times of the agents whose slots moved.
             async fn write_tasks_in(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
                 ops: &[TaskOp],
@@ -1656,86 +1738,117 @@ macro_rules! impl_engine_store {
                         slot_agents.insert(agent.to_owned());
                     }
                 };
+                let mut reschedules = Vec::new();
+                let mut dones = Vec::new();
+                let mut retries = Vec::new();
+                let mut fails = Vec::new();
+                let mut upserts: BTreeMap<&str, &NewTask> = BTreeMap::new();
+                let mut pulls: BTreeMap<String, Millis> = BTreeMap::new();
                 for op in ops {
                     match op {
                         TaskOp::Upsert(task) => {
                             note_slot(&task.id);
-                            sqlx::query(
-                                "INSERT INTO tasks (id, team_id, agent_id, campaign_id, chat_id, kind, \
-                                 status, due_at, not_before, attempts, payload, created_at, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, 0, $9, $10, $10) \
-                                 ON CONFLICT (id) DO UPDATE SET status = 'pending', \
-                                 due_at = excluded.due_at, not_before = excluded.not_before, \
-                                 attempts = 0, lease_until = NULL, last_error = NULL, \
-                                 payload = excluded.payload, updated_at = excluded.updated_at",
-                            )
-                            .bind(&task.id)
-                            .bind(&task.team_id)
-                            .bind(&task.agent_id)
-                            .bind(&task.campaign_id)
-                            .bind(&task.chat_id)
-                            .bind(task.kind)
-                            .bind(task.due_at)
-                            .bind(task.not_before)
-                            .bind(&task.payload)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
+                            upserts.insert(task.id.as_str(), task);
                         }
                         TaskOp::Reschedule { id, due_at, not_before } => {
                             note_slot(id);
-                            sqlx::query(
-                                "UPDATE tasks SET status = 'pending', due_at = $2, not_before = $3, \
-                                 attempts = 0, lease_until = NULL, last_error = NULL, updated_at = $4 \
-                                 WHERE id = $1 AND status = 'running'",
-                            )
-                            .bind(id)
-                            .bind(due_at)
-                            .bind(not_before)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
+                            reschedules.push((id, *due_at, *not_before));
                         }
-                        TaskOp::Done { id } => {
-                            sqlx::query(
-                                "UPDATE tasks SET status = 'done', lease_until = NULL, updated_at = $2 \
-                                 WHERE id = $1 AND status = 'running'",
-                            )
-                            .bind(id)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
-                        }
-                        TaskOp::Retry { id, due_at, error } => {
-                            sqlx::query(
-                                "UPDATE tasks SET status = 'pending', due_at = $2, \
-                                 attempts = attempts + 1, last_error = $3, lease_until = NULL, \
-                                 updated_at = $4 WHERE id = $1 AND status = 'running'",
-                            )
-                            .bind(id)
-                            .bind(due_at)
-                            .bind(error)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
-                        }
-                        TaskOp::Fail { id, error } => {
-                            sqlx::query(
-                                "UPDATE tasks SET status = 'failed', attempts = attempts + 1, \
-                                 last_error = $2, lease_until = NULL, updated_at = $3 \
-                                 WHERE id = $1 AND status = 'running'",
-                            )
-                            .bind(id)
-                            .bind(error)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
-                        }
+                        TaskOp::Done { id } => dones.push(id),
+                        TaskOp::Retry { id, due_at, error } => retries.push((id, *due_at, error)),
+                        TaskOp::Fail { id, error } => fails.push((id, error)),
                         TaskOp::Pull { id, at } => {
                             note_slot(id);
-                            Self::pull_in(tx, id, *at, now).await?;
+                            let entry = pulls.entry(id.clone()).or_insert(*at);
+                            *entry = (*entry).min(*at);
                         }
                     }
+                }
+                for (agent, at) in &fx.pulls {
+                    let entry = pulls.entry(task_id(agent, kind::MESSAGE_SLOT)).or_insert(*at);
+                    *entry = (*entry).min(*at);
+                    slot_agents.insert(agent.clone());
+                }
+                for chunk in reschedules.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, due_at, not_before) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (id, due_at, not_before)| {
+                        row.push_bind((*id).clone()).push_bind(*due_at).push_bind(*not_before);
+                    });
+                    query.push(
+                        ") UPDATE tasks SET status = 'pending', due_at = v.due_at, \
+                         not_before = v.not_before, attempts = 0, lease_until = NULL, \
+                         last_error = NULL, updated_at = ",
+                    );
+                    query.push_bind(now).push(
+                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'running'",
+                    );
+                    query.build().execute(&mut **tx).await?;
+                }
+                for chunk in dones.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "UPDATE tasks SET status = 'done', lease_until = NULL, updated_at = ",
+                    );
+                    query.push_bind(now).push(" WHERE status = 'running' AND id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind((*id).clone());
+                    }
+                    list.push_unseparated(")");
+                    query.build().execute(&mut **tx).await?;
+                }
+                for (id, due_at, error) in &retries {
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'pending', due_at = $2, last_error = $3, \
+                         lease_until = NULL, updated_at = $4 WHERE id = $1 AND status = 'running'",
+                    )
+                    .bind(*id)
+                    .bind(due_at)
+                    .bind(*error)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for (id, error) in &fails {
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'failed', last_error = $2, lease_until = NULL, \
+                         updated_at = $3 WHERE id = $1 AND status = 'running'",
+                    )
+                    .bind(*id)
+                    .bind(*error)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let upserts: Vec<&NewTask> = upserts.into_values().collect();
+                for chunk in upserts.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "INSERT INTO tasks (id, team_id, agent_id, campaign_id, chat_id, kind, \
+                         status, due_at, not_before, attempts, payload, created_at, updated_at) ",
+                    );
+                    query.push_values(chunk, |mut row, task| {
+                        row.push_bind(task.id.clone())
+                            .push_bind(task.team_id.clone())
+                            .push_bind(task.agent_id.clone())
+                            .push_bind(task.campaign_id.clone())
+                            .push_bind(task.chat_id.clone())
+                            .push_bind(task.kind)
+                            .push_bind("pending")
+                            .push_bind(task.due_at)
+                            .push_bind(task.not_before)
+                            .push_bind(0_i64)
+                            .push_bind(task.payload.clone())
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    query.push(
+                        " ON CONFLICT (id) DO UPDATE SET status = 'pending', \
+                         due_at = excluded.due_at, not_before = excluded.not_before, attempts = 0, \
+                         lease_until = NULL, last_error = NULL, payload = excluded.payload, \
+                         updated_at = excluded.updated_at",
+                    );
+                    query.build().execute(&mut **tx).await?;
                 }
                 let finished: Vec<&String> = fx.finished.iter().collect();
                 for chunk in finished.chunks(INSERT_CHUNK) {
@@ -1751,75 +1864,97 @@ macro_rules! impl_engine_store {
                     list.push_unseparated(")");
                     query.build().execute(&mut **tx).await?;
                 }
-                for (agent, at) in &fx.pulls {
-                    let id = task_id(agent, kind::MESSAGE_SLOT);
-                    Self::pull_in(tx, &id, *at, now).await?;
-                    slot_agents.insert(agent.clone());
+                let pulls: Vec<(String, Millis)> = pulls.into_iter().collect();
+                for chunk in pulls.chunks(INSERT_CHUNK) {
+                    let mut query =
+                        sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new("WITH v(id, at) AS (");
+                    query.push_values(chunk, |mut row, (id, at)| {
+                        row.push_bind(id.clone()).push_bind(*at);
+                    });
+                    query.push(concat!(
+                        ") UPDATE tasks SET due_at = ", $greatest, "(COALESCE(tasks.not_before, 0), v.at), \
+                         updated_at = "
+                    ));
+                    query.push_bind(now).push(concat!(
+                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'pending' \
+                         AND tasks.due_at > ", $greatest, "(COALESCE(tasks.not_before, 0), v.at)"
+                    ));
+                    query.build().execute(&mut **tx).await?;
                 }
-                for agent in &slot_agents {
-                    Self::show_schedule_in(tx, agent, now).await?;
-                }
-                Ok(())
+                let agents: Vec<String> = slot_agents.into_iter().collect();
+                Self::show_schedules_in(tx, &agents, now).await
             }
 
-            /// Makes a pending slot due at `at` (not before its `not_before`) if that is sooner.
-            async fn pull_in(
-                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
-                id: &str,
-                at: Millis,
-                now: Millis,
-            ) -> StoreResult<()> {
-                sqlx::query(concat!(
-                    "UPDATE tasks SET due_at = ", $greatest, "(COALESCE(not_before, 0), $2), \
-                     updated_at = $3 WHERE id = $1 AND status = 'pending' AND due_at > ",
-                    $greatest, "(COALESCE(not_before, 0), $2)"
-                ))
-                .bind(id)
-                .bind(at)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            }
 
-            /// Copies the agent's slot times to `next_invitation`, `next_message`, `next_task`.
-            async fn show_schedule_in(
+            /// Copies the agents' slot times to `next_invitation`, `next_message`, `next_task`.
+            async fn show_schedules_in(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
-                agent: &str,
+                agents: &[String],
                 now: Millis,
             ) -> StoreResult<()> {
-                let slots: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT kind, due_at FROM tasks WHERE id IN ($1, $2) AND status IN \
-                     ('pending', 'running') AND due_at < $3",
-                )
-                .bind(task_id(agent, kind::INVITE_SLOT))
-                .bind(task_id(agent, kind::MESSAGE_SLOT))
-                .bind(PARKED)
-                .fetch_all(&mut **tx)
-                .await?;
-                let due = |k: &str| slots.iter().find(|(kind, _)| kind == k).map(|(_, at)| *at);
-                let invitation = due(kind::INVITE_SLOT);
-                let message = due(kind::MESSAGE_SLOT);
-                let next = [invitation, message].into_iter().flatten().min();
-                sqlx::query(
-                    "UPDATE agents SET next_invitation = $2, next_message = $3, next_task = $4, \
-                     updated_at = $5 WHERE id = $1",
-                )
-                .bind(agent)
-                .bind(invitation)
-                .bind(message)
-                .bind(next)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
+                for chunk in agents.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT agent_id, kind, due_at FROM tasks WHERE status IN ('pending', \
+                         'running') AND due_at < ",
+                    );
+                    query.push_bind(PARKED).push(" AND id IN (");
+                    let mut list = query.separated(", ");
+                    for agent in chunk {
+                        list.push_bind(task_id(agent, kind::INVITE_SLOT));
+                        list.push_bind(task_id(agent, kind::MESSAGE_SLOT));
+                    }
+                    list.push_unseparated(")");
+                    let slots: Vec<(String, String, i64)> =
+                        query.build_query_as().fetch_all(&mut **tx).await?;
+                    let mut planned: BTreeMap<&str, (Option<Millis>, Option<Millis>)> =
+                        chunk.iter().map(|a| (a.as_str(), (None, None))).collect();
+                    for (agent, slot, due) in &slots {
+                        if let Some(entry) = planned.get_mut(agent.as_str()) {
+                            if slot == kind::INVITE_SLOT {
+                                entry.0 = Some(*due);
+                            } else {
+                                entry.1 = Some(*due);
+                            }
+                        }
+                    }
+                    let rows: Vec<(&str, Option<Millis>, Option<Millis>, Option<Millis>)> = planned
+                        .into_iter()
+                        .map(|(agent, (invitation, message))| {
+                            let next = [invitation, message].into_iter().flatten().min();
+                            (agent, invitation, message, next)
+                        })
+                        .collect();
+                    let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, next_invitation, next_message, next_task) AS (",
+                    );
+                    update.push_values(&rows, |mut row, (agent, invitation, message, next)| {
+                        row.push_bind((*agent).to_owned())
+                            .push_bind(*invitation)
+                            .push_bind(*message)
+                            .push_bind(*next);
+                    });
+                    update.push(
+                        ") UPDATE agents SET next_invitation = v.next_invitation, \
+                         next_message = v.next_message, next_task = v.next_task, updated_at = ",
+                    );
+                    update.push_bind(now).push(" FROM v WHERE agents.id = v.id");
+                    update.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
         }
 
         #[async_trait::async_trait]
         impl EngineStore for $store {
-            async fn plan_engine(&self, now: Millis) -> StoreResult<Planned> {
+            async fn plan_engine(&self, now: Millis, wall: Millis) -> StoreResult<Planned> {
                 let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE tasks SET status = 'pending', lease_until = NULL \
+                     WHERE status = 'running' AND lease_until <= $1",
+                )
+                .bind(wall)
+                .execute(&mut *tx)
+                .await?;
                 let logins = sqlx::query(
                     "INSERT INTO tasks (id, team_id, agent_id, kind, status, due_at, attempts, \
                      created_at, updated_at) SELECT a.id || ':login', a.team_id, a.id, 'login', \
@@ -1861,17 +1996,19 @@ macro_rules! impl_engine_store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                let message_rearmed = sqlx::query(
-                    "UPDATE tasks SET due_at = $1, updated_at = $1 WHERE due_at = $2 \
-                     AND status = 'pending' AND kind = 'message_slot' \
+                // A message slot waits for its work (or its spread); work that became due while
+                // it slept (a resumed conversation or campaign) brings it forward.
+                let message_rearmed = sqlx::query(concat!(
+                    "UPDATE tasks SET due_at = ", $greatest, "(COALESCE(not_before, 0), $1), \
+                     updated_at = $1 WHERE status = 'pending' AND kind = 'message_slot' \
+                     AND due_at > ", $greatest, "(COALESCE(not_before, 0), $1) \
                      AND EXISTS (SELECT 1 FROM agents a WHERE a.id = tasks.agent_id \
                      AND a.status = 'running') \
                      AND EXISTS (SELECT 1 FROM campaigns c JOIN chats ch ON ch.campaign_id = c.id \
                      WHERE c.agent_id = tasks.agent_id AND c.status = 'active' \
-                     AND ch.next_message_at IS NOT NULL AND NOT ch.paused)",
-                )
+                     AND ch.next_message_at <= $1 AND NOT ch.paused)"
+                ))
                 .bind(now)
-                .bind(PARKED)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -1896,14 +2033,13 @@ macro_rules! impl_engine_store {
                 if slots_created + invite_rearmed + message_rearmed > 0 {
                     let agents: Vec<String> = sqlx::query_scalar(
                         "SELECT DISTINCT agent_id FROM tasks WHERE kind IN ('invite_slot', \
-                         'message_slot') AND status = 'pending' AND due_at = $1 AND agent_id IS NOT NULL",
+                         'message_slot') AND status = 'pending' AND updated_at = $1 \
+                         AND agent_id IS NOT NULL",
                     )
                     .bind(now)
                     .fetch_all(&mut *tx)
                     .await?;
-                    for agent in &agents {
-                        Self::show_schedule_in(&mut tx, agent, now).await?;
-                    }
+                    Self::show_schedules_in(&mut tx, &agents, now).await?;
                 }
                 tx.commit().await?;
                 Ok(Planned {
@@ -1931,18 +2067,11 @@ macro_rules! impl_engine_store {
             async fn claim_tasks(
                 &self,
                 now: Millis,
-                wall: Millis,
                 lease_until: Millis,
                 limit: i64,
+                max_attempts: i64,
             ) -> StoreResult<Vec<Task>> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "UPDATE tasks SET status = 'pending', lease_until = NULL \
-                     WHERE status = 'running' AND lease_until <= $1",
-                )
-                .bind(wall)
-                .execute(&mut *tx)
-                .await?;
                 let tasks = sqlx::query_as::<_, Task>(concat!(
                     "SELECT id, team_id, agent_id, campaign_id, chat_id, kind, due_at, not_before, \
                      attempts, payload FROM tasks WHERE status = 'pending' AND due_at <= $1 \
@@ -1953,9 +2082,23 @@ macro_rules! impl_engine_store {
                 .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
+                let (tasks, exhausted): (Vec<Task>, Vec<Task>) =
+                    tasks.into_iter().partition(|t| t.attempts < max_attempts);
+                for task in &exhausted {
+                    tracing::warn!(task = %task.id, attempts = task.attempts, "task abandoned");
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'failed', lease_until = NULL, updated_at = $2, \
+                         last_error = COALESCE(last_error, 'abandoned: claimed too often without finishing') \
+                         WHERE id = $1",
+                    )
+                    .bind(&task.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for chunk in tasks.chunks(INSERT_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "UPDATE tasks SET status = 'running', lease_until = ",
+                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_until = ",
                     );
                     query.push_bind(lease_until).push(" WHERE id IN (");
                     let mut list = query.separated(", ");
@@ -2168,6 +2311,7 @@ macro_rules! impl_engine_store {
                     }
                 }
                 let mut allowed = Vec::with_capacity(sends.len());
+                let mut recorded: Vec<(&NewSend, Option<i64>, Option<String>)> = Vec::new();
                 for send in sends {
                     let Some(guard) = guards.get_mut(&send.chat_id) else {
                         allowed.push(false);
@@ -2191,47 +2335,53 @@ macro_rules! impl_engine_store {
                     if !ok {
                         continue;
                     }
-                    let (restore_at, restore_kind) = match send.kind {
-                        SendKind::Invitation => (None, None),
-                        SendKind::Message(_) => (guard.next_message_at, guard.next_message_kind.clone()),
-                    };
-                    sqlx::query(
-                        "INSERT INTO sends (id, team_id, agent_id, chat_id, kind, text, status, \
-                         restore_at, restore_kind, lease_until, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, $8, $9, $10)",
-                    )
-                    .bind(&send.id)
-                    .bind(&send.team_id)
-                    .bind(&send.agent_id)
-                    .bind(&send.chat_id)
-                    .bind(send.kind.as_str())
-                    .bind(&send.text)
-                    .bind(restore_at)
-                    .bind(restore_kind)
-                    .bind(send.lease_until)
-                    .bind(send.at)
-                    .execute(&mut *tx)
-                    .await?;
+                    // The chat leaves its queue while the send is in flight.
                     match send.kind {
                         SendKind::Invitation => {
                             guard.invited_at = Some(send.at);
-                            sqlx::query("UPDATE chats SET invited_at = $2 WHERE id = $1")
-                                .bind(&send.chat_id)
-                                .bind(send.at)
-                                .execute(&mut *tx)
-                                .await?;
+                            recorded.push((send, None, None));
                         }
                         SendKind::Message(_) => {
-                            guard.next_message_at = None;
-                            sqlx::query(
-                                "UPDATE chats SET next_message_at = NULL, next_message_kind = NULL \
-                                 WHERE id = $1",
-                            )
-                            .bind(&send.chat_id)
-                            .execute(&mut *tx)
-                            .await?;
+                            let restore = (guard.next_message_at.take(), guard.next_message_kind.take());
+                            recorded.push((send, restore.0, restore.1));
                         }
                     }
+                }
+                for chunk in recorded.chunks(INSERT_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "INSERT INTO sends (id, team_id, agent_id, chat_id, kind, text, status, \
+                         restore_at, restore_kind, lease_until, created_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, (send, restore_at, restore_kind)| {
+                        row.push_bind(send.id.clone())
+                            .push_bind(send.team_id.clone())
+                            .push_bind(send.agent_id.clone())
+                            .push_bind(send.chat_id.clone())
+                            .push_bind(send.kind.as_str())
+                            .push_bind(send.text.clone())
+                            .push_bind("sending")
+                            .push_bind(*restore_at)
+                            .push_bind(restore_kind.clone())
+                            .push_bind(send.lease_until)
+                            .push_bind(send.at);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                    let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, invited_at, in_flight) AS (",
+                    );
+                    update.push_values(chunk, |mut row, (send, _, _)| {
+                        let invitation = send.kind == SendKind::Invitation;
+                        row.push_bind(send.chat_id.clone())
+                            .push_bind(invitation.then_some(send.at))
+                            .push_bind(!invitation);
+                    });
+                    update.push(
+                        ") UPDATE chats SET invited_at = COALESCE(v.invited_at, chats.invited_at), \
+                         next_message_at = CASE WHEN v.in_flight THEN NULL ELSE chats.next_message_at END, \
+                         next_message_kind = CASE WHEN v.in_flight THEN NULL ELSE chats.next_message_kind END \
+                         FROM v WHERE chats.id = v.id",
+                    );
+                    update.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(allowed)
@@ -2472,9 +2622,16 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [MessageKind::First, MessageKind::FollowUp, MessageKind::Reply] {
+        for kind in [
+            MessageKind::First,
+            MessageKind::FollowUp,
+            MessageKind::Reply,
+        ] {
             assert_eq!(MessageKind::parse(kind.as_str()), Some(kind));
-            assert_eq!(SendKind::parse(kind.as_str()), Some(SendKind::Message(kind)));
+            assert_eq!(
+                SendKind::parse(kind.as_str()),
+                Some(SendKind::Message(kind))
+            );
         }
         assert_eq!(SendKind::parse("invitation"), Some(SendKind::Invitation));
         assert_eq!(SendKind::parse("nope"), None);
@@ -2489,7 +2646,10 @@ mod tests {
             message: message.into(),
             severity: outbound_core::agent::Severity::Warning,
         };
-        let alerts = with_alert(vec![alert("2fa_required", "old")], alert("2fa_required", "new"));
+        let alerts = with_alert(
+            vec![alert("2fa_required", "old")],
+            alert("2fa_required", "new"),
+        );
         assert_eq!(alerts, vec![alert("2fa_required", "new")]);
         let alerts = with_alert(alerts, alert("session_expired", "x"));
         assert_eq!(alerts.len(), 2);

@@ -455,7 +455,7 @@ macro_rules! impl_import_store {
     ($store:ty, $lock_job:literal) => {
         impl $store {
             /// Inserts a queued job of `rows` for `campaign_id`; returns its id.
-            async fn insert_import(
+            pub(crate) async fn insert_import(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
                 team: &str,
                 campaign_id: &str,

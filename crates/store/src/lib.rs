@@ -22,6 +22,7 @@ pub mod imports;
 pub mod postgres;
 pub mod products;
 pub mod prompts;
+pub mod sales_navigator;
 pub mod search;
 pub mod sqlite;
 pub mod teams;
@@ -48,6 +49,7 @@ pub trait Store:
     + search::SearchStore
     + workspaces::WorkspaceStore
     + engine::EngineStore
+    + sales_navigator::SalesNavigatorStore
     + Send
     + Sync
 {

@@ -11,6 +11,7 @@ mod models;
 mod products;
 mod prompts;
 mod prospects;
+mod sales_navigator;
 mod search;
 mod verify;
 mod webhooks;
@@ -105,6 +106,8 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::test_example))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::retry_delivery))
+        .routes(routes!(sales_navigator::import_sales_navigator))
+        .routes(routes!(sales_navigator::get_sales_navigator))
         .routes(routes!(search::search_prospects))
         .routes(routes!(analytics::overview))
         .routes(routes!(analytics::campaign_analytics))

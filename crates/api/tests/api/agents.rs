@@ -757,3 +757,95 @@ both_backends!(
         assert_new_agent(&agents[0], &id);
     }
 );
+
+both_backends!(
+    /// `workingHours.timezone` takes an IANA name (shown with its current offset and as
+    /// `timezoneName`) or an offset (which clears the name); unknown names are refused.
+    async fn timezones_are_offsets_or_iana_names(app) {
+        let id = create(&app, app.key()).await;
+        let path = format!("/v1/agents/{id}");
+        app.put(app.key(), &path, json!({ "workingHours": { "timezone": "Asia/Tokyo" } }))
+            .await
+            .expect(200);
+        let hours = details(&app, app.key(), &id).await["usage"]["workingHours"].clone();
+        assert_eq!(hours["timezone"], 9, "{hours}");
+        assert_eq!(hours["timezoneName"], "Asia/Tokyo");
+        // A zone with daylight saving shows the offset in force now.
+        app.put(app.key(), &path, json!({ "workingHours": { "timezone": "Europe/Paris" } }))
+            .await
+            .expect(200);
+        let hours = details(&app, app.key(), &id).await["usage"]["workingHours"].clone();
+        let offset = hours["timezone"].as_i64().expect("an integer offset");
+        assert!(offset == 1 || offset == 2, "{hours}");
+        // An offset replaces the name.
+        app.put(app.key(), &path, json!({ "workingHours": { "timezone": -5 } }))
+            .await
+            .expect(200);
+        let hours = details(&app, app.key(), &id).await["usage"]["workingHours"].clone();
+        assert_eq!(hours["timezone"], -5);
+        assert!(hours.get("timezoneName").is_none(), "{hours}");
+        for bad in [json!("Mars/Olympus"), json!(""), json!(true), json!(1.5)] {
+            let reply = app
+                .put(app.key(), &path, json!({ "workingHours": { "timezone": bad } }))
+                .await;
+            assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        }
+        assert_invalid(
+            &app.put(app.key(), &path, json!({ "workingHours": { "timezone": "Mars/Olympus" } }))
+                .await,
+            "workingHours.timezone",
+        );
+        assert_eq!(
+            details(&app, app.key(), &id).await["usage"]["workingHours"]["timezone"],
+            -5,
+            "a refused change writes nothing"
+        );
+    }
+);
+
+both_backends!(
+    /// `POST /v1/agents/{id}/verification-code` queues the code of a login that waits for one.
+    async fn verification_codes_are_queued_for_waiting_logins(app) {
+        let id = create(&app, app.key()).await;
+        let path = format!("/v1/agents/{id}/verification-code");
+        // Not waiting for a code.
+        assert_invalid_status(
+            &app.post(app.key(), &path, json!({ "code": "123456" })).await,
+            "setup_needed",
+        );
+        setup(&app, &id).await;
+        let alert = Alert {
+            kind: "auth".to_owned(),
+            sub_type: "2fa_required".to_owned(),
+            message: "Enter the LinkedIn verification code".to_owned(),
+            severity: Severity::Warning,
+        };
+        app.store
+            .transition_agent(
+                &app.team.team_id,
+                &id,
+                AgentEvent::LoginNeedsAction,
+                AgentChange::RaiseAlert(alert),
+            )
+            .await
+            .expect("raise an alert");
+        for bad in [json!({}), json!({ "code": "12" }), json!({ "code": "12 34 56" }), json!({ "code": 123456 })] {
+            let reply = app.post(app.key(), &path, bad.clone()).await;
+            assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        }
+        let reply = app.post(app.key(), &path, json!({ "code": " 123456 " })).await;
+        assert_eq!(reply.expect(202), &json!({ "message": "Verification code submitted" }));
+        assert_eq!(status(&app, &id).await, "auth_needed", "the engine submits it");
+        // Another team, and unknown agents, get 404.
+        let other = app.new_team(Plan::Conqueror).await;
+        app.post(&other.key, &path, json!({ "code": "123456" }))
+            .await
+            .expect_error(404, "not_found");
+        app.post(app.key(), "/v1/agents/nope/verification-code", json!({ "code": "123456" }))
+            .await
+            .expect_error(404, "not_found");
+        app.send(Method::POST, &path, None, Some(json!({ "code": "123456" })))
+            .await
+            .expect_error(401, "missing_api_key");
+    }
+);

@@ -110,6 +110,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The URL of this app's database, to open a second store on it.
     pub database_url: String,
+    /// The master key the app seals secrets with (agent passwords), for engine workers.
+    pub secrets: Arc<SecretBox>,
     pub client: reqwest::Client,
     /// The first team (plan `unlimited`).
     pub team: TeamKey,
@@ -215,7 +217,7 @@ impl TestApp {
         configure(&mut settings);
         let secrets =
             SecretBox::from_encoded_key(&SecretBox::generate_encoded_key()).expect("secret key");
-        let app = outbound_api::app(Arc::clone(&store), secrets, settings);
+        let app = outbound_api::app(Arc::clone(&store), secrets.clone(), settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -228,6 +230,7 @@ impl TestApp {
             store,
             backend,
             database_url: url.clone(),
+            secrets: Arc::new(secrets),
             client: http_client(),
             team: TeamKey {
                 team_id: String::new(),

@@ -16,6 +16,7 @@ mod products;
 mod prompts;
 mod prospects;
 mod rate_limits;
+mod sales_navigator;
 mod search;
 mod webhooks;
 mod workspaces;

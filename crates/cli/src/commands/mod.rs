@@ -7,6 +7,7 @@
 pub mod keys;
 pub mod migrate;
 pub mod serve;
+pub mod simulate;
 pub mod teams;
 pub mod worker;
 

@@ -1,5 +1,8 @@
-//! `outbound serve`: runs the HTTP API, the webhook dispatcher and the import worker until
-//! SIGINT or SIGTERM.
+//! `outbound serve`: runs the HTTP API, the outreach engine, the webhook dispatcher and the
+//! import worker until SIGINT or SIGTERM.
+//!
+//! With `--time-scale N` (sandbox connector only) the outreach engine runs on simulated time,
+//! N times faster than the wall clock from the start, so that a campaign unfolds in minutes.
 //!
 //! Rule: on a database without teams, the first start creates team `default` (plan
 //! `unlimited`) with one API key and prints `API key: <key>` on stdout — the only time that key
@@ -13,13 +16,16 @@ use clap::Args;
 use outbound_core::keys::{generate_api_key, hash_api_key};
 use outbound_core::plan::Plan;
 use outbound_engine::Dispatcher;
+use outbound_engine::clock::{Clock, ScaledClock, SystemClock};
+use outbound_engine::outreach::{DEFAULT_POLL, Engine, EngineConfig};
+use outbound_store::Store;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::config::Config;
+use crate::config::{Config, LinkedInConnectorKind};
 
 /// Name of the team created on the first start.
 const BOOTSTRAP_TEAM: &str = "default";
@@ -36,9 +42,54 @@ pub struct ServeArgs {
     /// [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub addr: Option<String>,
+    /// Run the outreach engine N times faster than real time (sandbox connector only), to watch
+    /// a campaign unfold in minutes; e.g. 100 makes an hour pass in 36 seconds
+    #[arg(long, value_name = "N", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
 }
 
-pub async fn run(config: &Config) -> Result<()> {
+/// A time scale: a finite number of at least 1.
+fn parse_time_scale(value: &str) -> std::result::Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 1.0 => Ok(n),
+        _ => Err(format!("expected a number of at least 1, got `{value}`")),
+    }
+}
+
+/// The outreach engine of this process and the clock it runs on: the system clock, or a
+/// scaled one for `--time-scale` (refused with a real LinkedIn connector).
+pub fn outreach_engine(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    secrets: &outbound_core::secrets::SecretBox,
+    time_scale: Option<f64>,
+) -> Result<(Engine, Arc<dyn Clock>)> {
+    if time_scale.is_some() && config.linkedin_connector != LinkedInConnectorKind::Sandbox {
+        anyhow::bail!(
+            "--time-scale runs simulated time, which only the sandbox connector follows; \
+             it is refused with linkedin_connector = \"unipile\""
+        );
+    }
+    let connector = config.linkedin()?;
+    let seed = u64::try_from(outbound_core::time::now_millis()).unwrap_or_default();
+    let engine = Engine::new(
+        Arc::clone(store),
+        connector,
+        config.model_registry(),
+        Arc::new(secrets.clone()),
+        EngineConfig {
+            seed,
+            ..EngineConfig::default()
+        },
+    );
+    let clock: Arc<dyn Clock> = match time_scale {
+        Some(factor) => Arc::new(ScaledClock::new(outbound_core::time::now_millis(), factor)),
+        None => Arc::new(SystemClock),
+    };
+    Ok((engine, clock))
+}
+
+pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     // Resolve the master key before touching the database, so that a PostgreSQL deployment
     // without one fails before doing anything.
     let secrets = config.secret_box()?;
@@ -75,6 +126,15 @@ pub async fn run(config: &Config) -> Result<()> {
         let _ = dispatcher_stopped.await;
     }));
 
+    let (engine, clock) = outreach_engine(config, &store, &secrets, time_scale)?;
+    if let Some(factor) = time_scale {
+        eprintln!("Outreach engine on simulated time, {factor}x faster than real time");
+    }
+    let (engine_stop, mut engine_stopped) = tokio::sync::watch::channel(false);
+    let outreach = tokio::spawn(engine.run(clock, DEFAULT_POLL, async move {
+        let _ = engine_stopped.changed().await;
+    }));
+
     let (imports_stop, mut imports_stopped) = tokio::sync::watch::channel(false);
     let imports = tokio::spawn(outbound_engine::imports::run_imports(
         Arc::clone(&store),
@@ -95,6 +155,7 @@ pub async fn run(config: &Config) -> Result<()> {
         // The receivers only go away when the process is exiting anyway.
         let _ = dispatcher_stop.send(());
         let _ = imports_stop.send(true);
+        let _ = engine_stop.send(true);
         let _ = stopping_tx.send(());
     });
     let deadline = async {
@@ -116,6 +177,7 @@ pub async fn run(config: &Config) -> Result<()> {
     };
     wait_for_dispatcher(dispatcher).await;
     wait_for_dispatcher(imports).await;
+    wait_for_dispatcher(outreach).await;
     served?;
     tracing::info!("stopped");
     Ok(())

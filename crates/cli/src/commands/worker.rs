@@ -1,5 +1,5 @@
-//! `outbound worker`: runs the background work alone (the webhook dispatcher and the import
-//! worker), without
+//! `outbound worker`: runs the background work alone (the outreach engine, the webhook
+//! dispatcher and the import worker), without
 //! the HTTP API, until SIGINT or SIGTERM.
 //!
 //! Rule: a worker shares everything with `outbound serve` through the database (and the master
@@ -13,13 +13,14 @@ use outbound_engine::imports::{DEFAULT_POLL_INTERVAL, run_imports};
 use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
-use super::serve::{SHUTDOWN_GRACE, shutdown_signal};
+use super::serve::{SHUTDOWN_GRACE, outreach_engine, shutdown_signal};
 use crate::config::Config;
 
 pub async fn run(config: &Config) -> Result<()> {
     let secrets = config.secret_box()?;
     let store = super::connect_migrated(config).await?;
     let signal = shutdown_signal().context("cannot install the signal handlers")?;
+    let (engine, clock) = outreach_engine(config, &store, &secrets, None)?;
     let dispatcher = Dispatcher::new(
         Arc::clone(&store),
         Arc::new(secrets),
@@ -32,7 +33,7 @@ pub async fn run(config: &Config) -> Result<()> {
         "worker running"
     );
     eprintln!(
-        "Worker running: delivering webhooks and importing prospects until SIGINT or SIGTERM"
+        "Worker running: outreach, webhook deliveries and imports until SIGINT or SIGTERM"
     );
 
     let (stop, stopped) = watch::channel(false);
@@ -54,6 +55,11 @@ pub async fn run(config: &Config) -> Result<()> {
         tokio::join!(
             on_signal,
             dispatcher.run(until_stopped(stopped.clone())),
+            engine.run(
+                clock,
+                outbound_engine::outreach::DEFAULT_POLL,
+                until_stopped(stopped.clone())
+            ),
             run_imports(
                 Arc::clone(&store),
                 DEFAULT_POLL_INTERVAL,

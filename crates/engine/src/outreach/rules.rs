@@ -9,8 +9,9 @@
 //!   (`next_action_at`); outside the window a slot wakes a little after the next opening;
 //! - a waiting invitation is checked with a growing interval (half its age, within
 //!   [`CHECK_INVITATION`]) and given up after [`INVITATION_PATIENCE`]; a conversation is watched
-//!   for replies likewise ([`CHECK_REPLIES`]) while a follow-up is planned or until
-//!   [`REPLY_PATIENCE`] after its last activity;
+//!   for replies with an interval as long as its quiet time (within [`CHECK_REPLIES`]) while a
+//!   follow-up is planned or until [`REPLY_PATIENCE`] after its last activity; checks happen in
+//!   the agent's working hours only (what they find is acted on then anyway);
 //! - retries back off exponentially from [`RETRY_BASE`] up to [`RETRY_MAX`].
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -27,7 +28,7 @@ pub const CHECK_INVITATION: (Millis, Millis) = (2 * HOUR, 48 * HOUR);
 /// A waiting invitation is no longer checked after this long.
 pub const INVITATION_PATIENCE: Millis = 21 * DAY;
 /// First and longest interval between two looks for replies.
-pub const CHECK_REPLIES: (Millis, Millis) = (30 * MINUTE, 24 * HOUR);
+pub const CHECK_REPLIES: (Millis, Millis) = (HOUR, 24 * HOUR);
 /// A conversation without planned follow-up is no longer watched this long after its last
 /// activity.
 pub const REPLY_PATIENCE: Millis = 14 * DAY;
@@ -119,12 +120,16 @@ pub fn next_invitation_check(invited_at: Millis, now: Millis) -> Option<Millis> 
 
 /// When to look for replies again, or `None` to stop watching: `last_activity` is the latest
 /// message either way; a planned follow-up keeps the watch going.
-pub fn next_reply_check(last_activity: Millis, now: Millis, followup_planned: bool) -> Option<Millis> {
+pub fn next_reply_check(
+    last_activity: Millis,
+    now: Millis,
+    followup_planned: bool,
+) -> Option<Millis> {
     let quiet = now - last_activity;
     if quiet >= REPLY_PATIENCE && !followup_planned {
         return None;
     }
-    Some(now + (quiet / 2).clamp(CHECK_REPLIES.0, CHECK_REPLIES.1))
+    Some(now + quiet.clamp(CHECK_REPLIES.0, CHECK_REPLIES.1))
 }
 
 /// The delay before attempt `attempts + 1` of a failed task.
@@ -140,7 +145,11 @@ pub fn pick(range: (Millis, Millis), unit: f64) -> Millis {
 
 /// `span × unit`, rounded down.
 fn scale(span: Millis, unit: f64) -> Millis {
-    #[expect(clippy::cast_possible_truncation, clippy::cast_precision_loss, reason = "durations in ms")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        reason = "durations in ms"
+    )]
     let scaled = (span as f64 * unit.clamp(0.0, 1.0)) as Millis;
     scaled.min(span)
 }
@@ -170,7 +179,12 @@ mod tests {
         let day = local_day(&paris, at("2026-06-01T21:59:00Z"));
         assert_eq!(day.date.to_string(), "2026-06-01");
         assert_eq!(day.ends_at, at("2026-06-01T22:00:00Z"));
-        assert_eq!(local_day(&paris, at("2026-06-01T22:00:00Z")).date.to_string(), "2026-06-02");
+        assert_eq!(
+            local_day(&paris, at("2026-06-01T22:00:00Z"))
+                .date
+                .to_string(),
+            "2026-06-02"
+        );
     }
 
     #[test]
@@ -206,13 +220,20 @@ mod tests {
         assert_eq!(next_invitation_check(sent, sent), Some(sent + 2 * HOUR));
         let later = sent + 10 * DAY;
         assert_eq!(next_invitation_check(sent, later), Some(later + 48 * HOUR));
-        assert_eq!(next_invitation_check(sent, sent + INVITATION_PATIENCE), None);
+        assert_eq!(
+            next_invitation_check(sent, sent + INVITATION_PATIENCE),
+            None
+        );
     }
 
     #[test]
     fn replies_are_watched_while_a_follow_up_is_planned() {
         let last = at("2026-06-01T10:00:00Z");
-        assert_eq!(next_reply_check(last, last, false), Some(last + 30 * MINUTE));
+        assert_eq!(next_reply_check(last, last, false), Some(last + HOUR));
+        assert_eq!(
+            next_reply_check(last, last + 3 * HOUR, false),
+            Some(last + 6 * HOUR)
+        );
         let quiet = last + REPLY_PATIENCE;
         assert_eq!(next_reply_check(last, quiet, false), None);
         assert_eq!(next_reply_check(last, quiet, true), Some(quiet + DAY));

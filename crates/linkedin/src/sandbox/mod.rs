@@ -14,7 +14,10 @@
 //! - logins: a login containing [`TWO_FACTOR_MARKER`] stops at a two-factor checkpoint that any
 //!   6-digit code solves; a login containing [`EXPIRED_MARKER`] logs in but every later call
 //!   answers `SessionExpired` (to exercise the `auth_needed` path); any call but `login` needs
-//!   the `provider_account_id` that `login` returned.
+//!   the `provider_account_id` that `login` returned;
+//! - the one piece of state is an in-process ledger of what was sent (shared by clones), so that
+//!   [`LinkedInConnector::find_sent`] can tell whether an interrupted send happened; it is lost
+//!   with the process, like the simulated network's memory of it.
 
 mod config;
 mod people;
@@ -25,13 +28,14 @@ pub use replies::{Intent, InterestMix};
 
 use crate::connector::{
     Account, CheckpointKind, ConnectorError, Incoming, InvitationState, LinkedInConnector,
-    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, Sent, SentRef,
+    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, SendProbe, Sent, SentRef,
 };
 use crate::hash::Hasher;
 use async_trait::async_trait;
 use outbound_core::dnc::slug_of;
 use outbound_core::time::Millis;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 /// A login containing this (case-insensitive) asks for a two-factor code.
 pub const TWO_FACTOR_MARKER: &str = "+2fa";
@@ -51,18 +55,30 @@ pub enum ProfileKind {
     InvitesDisabled,
 }
 
+/// What the sandbox sent, by account: invited slugs, and message keys with what they returned.
+#[derive(Debug, Default)]
+struct Ledger {
+    invitations: HashMap<(String, String), String>,
+    messages: HashMap<(String, String), String>,
+}
+
 /// The simulated LinkedIn network.
 #[derive(Debug, Clone)]
 pub struct SandboxConnector {
     seed: u64,
     config: SandboxConfig,
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl SandboxConnector {
     /// A network for `seed` that behaves as `config` says.
     pub fn new(seed: u64, config: SandboxConfig) -> Result<Self, InvalidSandboxConfig> {
         config.validate()?;
-        Ok(Self { seed, config })
+        Ok(Self {
+            seed,
+            config,
+            ledger: Arc::default(),
+        })
     }
 
     /// A network for `seed` with the default configuration.
@@ -70,6 +86,7 @@ impl SandboxConnector {
         Self {
             seed,
             config: SandboxConfig::default(),
+            ledger: Arc::default(),
         }
     }
 
@@ -123,6 +140,27 @@ impl SandboxConnector {
                 Hasher::new(self.seed).str("account").str(&login).finish()
             )
         })
+    }
+
+    fn record(&self, invitation: bool, key: (String, String), provider_id: &str) {
+        if let Ok(mut ledger) = self.ledger.lock() {
+            let book = if invitation {
+                &mut ledger.invitations
+            } else {
+                &mut ledger.messages
+            };
+            book.insert(key, provider_id.to_owned());
+        }
+    }
+
+    fn recorded(&self, invitation: bool, key: &(String, String)) -> Option<String> {
+        let ledger = self.ledger.lock().ok()?;
+        let book = if invitation {
+            &ledger.invitations
+        } else {
+            &ledger.messages
+        };
+        book.get(key).cloned()
     }
 
     fn logged_in(&self, account: &Account) -> LoginOutcome {
@@ -241,12 +279,12 @@ impl LinkedInConnector for SandboxConnector {
         match self.kind(&slug) {
             ProfileKind::InvitesDisabled => Err(ConnectorError::InvitesDisabled),
             ProfileKind::Unreachable => Err(ConnectorError::Unreachable),
-            ProfileKind::Ordinary | ProfileKind::AlreadyConnected => Ok(Sent {
-                provider_id: format!(
-                    "sbx-inv-{:016x}",
-                    self.key("invite", &slug).i64(at).finish()
-                ),
-            }),
+            ProfileKind::Ordinary | ProfileKind::AlreadyConnected => {
+                let provider_id =
+                    format!("sbx-inv-{:016x}", self.key("invite", &slug).i64(at).finish());
+                self.record(true, (self.provider_account_id(account), slug), &provider_id);
+                Ok(Sent { provider_id })
+            }
         }
     }
 
@@ -287,9 +325,10 @@ impl LinkedInConnector for SandboxConnector {
             return Err(ConnectorError::Unreachable);
         }
         let id = self.key("message", &slug).str(idempotency_key).finish();
-        Ok(Sent {
-            provider_id: format!("sbx-out-{id:016x}"),
-        })
+        let provider_id = format!("sbx-out-{id:016x}");
+        let key = (self.provider_account_id(account), idempotency_key.to_owned());
+        self.record(false, key, &provider_id);
+        Ok(Sent { provider_id })
     }
 
     async fn replies(
@@ -315,6 +354,24 @@ impl LinkedInConnector for SandboxConnector {
                 at: r.at,
             })
             .collect())
+    }
+
+    async fn find_sent(
+        &self,
+        account: &Account,
+        profile_url: &str,
+        probe: SendProbe<'_>,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        session(account)?;
+        let slug = slug(profile_url)?;
+        let account_key = self.provider_account_id(account);
+        let found = match probe {
+            SendProbe::Invitation => self.recorded(true, &(account_key, slug)),
+            SendProbe::Message {
+                idempotency_key, ..
+            } => self.recorded(false, &(account_key, idempotency_key.to_owned())),
+        };
+        Ok(found.map(|provider_id| Sent { provider_id }))
     }
 
     async fn search_sales_navigator(

@@ -19,6 +19,9 @@
 //!   sending into an existing chat, a message of ours with the same text from
 //!   [`IDEMPOTENCY_SLACK`] before `at` onwards is taken as this very send (a retry after a
 //!   crash does not send twice);
+//! - `find_sent`: a message is found like a retry finds it (our message with the same text
+//!   from [`IDEMPOTENCY_SLACK`] before its time onwards in the 1:1 chat); an invitation is found
+//!   when the profile shows a sent invitation or a first-degree connection;
 //! - `replies`: the 1:1 chat's messages (`GET /chats/{id}/messages?after=`) not written by the
 //!   account, with `since < at <= now`; `sent` is ignored;
 //! - `search_sales_navigator`: `POST /linkedin/search` with the search `url`, paginated by cursor;
@@ -38,7 +41,7 @@ pub use webhook::{
 
 use crate::connector::{
     Account, CheckpointKind, ConnectorError, Incoming, InvitationState, LinkedInConnector,
-    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, Sent, SentRef,
+    LoginOutcome, MAX_NOTE_CHARS, Profile, SearchHit, SendProbe, Sent, SentRef,
 };
 use async_trait::async_trait;
 use config::base_url;
@@ -696,6 +699,37 @@ impl LinkedInConnector for UnipileConnector {
         incoming.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
         incoming.dedup_by(|a, b| a.id == b.id);
         Ok(incoming)
+    }
+
+    async fn find_sent(
+        &self,
+        account: &Account,
+        profile_url: &str,
+        probe: SendProbe<'_>,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        let account_id = account_id(account)?;
+        let slug = slug(profile_url)?;
+        match probe {
+            SendProbe::Invitation => {
+                let (user, provider_id) = self.user_profile(account_id, &slug, false).await?;
+                let invited = user
+                    .invitation
+                    .as_ref()
+                    .is_some_and(|i| i.kind.as_deref() == Some("SENT"));
+                Ok((invited || is_first_degree(&user)).then_some(Sent { provider_id }))
+            }
+            SendProbe::Message { text, at, .. } => {
+                let provider_id = self.provider_id(account_id, &slug).await?;
+                let Some(chat_id) = self.chat_with(account_id, &provider_id).await? else {
+                    return Ok(None);
+                };
+                let from = at.saturating_sub(millis(IDEMPOTENCY_SLACK));
+                Ok(self
+                    .already_sent(&chat_id, text, from)
+                    .await?
+                    .map(|provider_id| Sent { provider_id }))
+            }
+        }
     }
 
     async fn search_sales_navigator(

@@ -1,0 +1,786 @@
+//! The outreach engine on a simulated clock, on SQLite and (when `OUTBOUND_TEST_POSTGRES_URL`
+//! is set) PostgreSQL: whole simulated campaigns audited for violations, and the rules one by
+//! one — follow-ups cancelled by a reply, DNC added mid-campaign, pause and resume of agents,
+//! campaigns and conversations, `invitationsOnly`, `skipInNetwork`, ongoing conversations,
+//! logins with a verification code, completion, and sending at most once across a crash.
+
+pub mod common;
+
+use async_trait::async_trait;
+use common::TestDb;
+use outbound_core::agent::{AgentEvent, AgentStatus};
+use outbound_core::conversation::{CampaignStatus, Qualification, status};
+use outbound_core::dnc::{normalize_linkedin_url, slug_of};
+use outbound_core::plan::Plan;
+use outbound_core::prompt::{FollowUp, PromptType, SectionsPatch};
+use outbound_core::time::Millis;
+use outbound_engine::clock::{Clock, SimulatedClock};
+use outbound_engine::outreach::simulation::{DEFAULT_START, Report, Simulation, SimulationConfig};
+use outbound_engine::outreach::{Engine, EngineConfig, ModelRegistry};
+use outbound_linkedin::sandbox::{DelayRange, InterestMix};
+use outbound_linkedin::{
+    Account, ConnectorError, Incoming, InvitationState, LinkedInConnector, LoginOutcome, Profile,
+    SandboxConfig, SandboxConnector, SearchHit, SendProbe, Sent, SentRef,
+};
+use outbound_store::Store;
+use outbound_store::agents::{AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch};
+use outbound_store::campaigns::NewCampaign;
+use outbound_store::chats::{Added, ChatDetails, NewConversation, Role};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const MINUTE: Millis = 60_000;
+const HOUR: Millis = 60 * MINUTE;
+const DAY: Millis = 24 * HOUR;
+/// The clock moves at least this much per step.
+const TICK: Millis = MINUTE;
+
+fn config(days: u32, agents: u32, prospects: u32, seed: u64) -> SimulationConfig {
+    SimulationConfig {
+        days,
+        agents,
+        prospects,
+        seed,
+        ..SimulationConfig::default()
+    }
+}
+
+async fn simulate(db: &TestDb, config: SimulationConfig) -> Report {
+    let store = db.connect().await;
+    let simulation = Simulation::prepare(store, config).await.expect("prepare");
+    simulation.run(|_| {}).await.expect("run")
+}
+
+both_backends!(
+    /// Thirty days of four agents: no rule broken, and every step of the funnel happened.
+    async fn thirty_days_break_no_rule(db) {
+        let report = simulate(&db, config(30, 4, 240, 11)).await;
+        assert_eq!(report.violations.total(), 0, "{:?}", report.violations);
+        let f = report.funnel;
+        assert!(f.invitations_sent > f.invitations_accepted, "{f:?}");
+        assert!(f.invitations_accepted > 0, "{f:?}");
+        assert!(f.messages_sent > f.replies_received, "{f:?}");
+        assert!(f.followups_sent > 0, "{f:?}");
+        assert!(f.replies_received > f.qualified, "{f:?}");
+        assert!(f.qualified > 0 && f.unqualified > 0, "{f:?}");
+        assert!(f.skipped_dnc > 0, "{f:?}");
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_report() {
+    let mut reports = Vec::new();
+    for seed in [5, 5, 6] {
+        let db = TestDb::new(common::Backend::Sqlite).await.expect("db");
+        reports.push(simulate(&db, config(12, 3, 90, seed)).await);
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_ne!(reports[0], reports[2], "another seed, another run");
+}
+
+// ---- a small world, driven by hand ---------------------------------------------------------
+
+/// A sandbox wrapper: scripted messages from prospects, a count of deliveries per send, and a
+/// crash on demand right after (or right before) a message goes out.
+#[derive(Clone)]
+struct Wrapped {
+    inner: SandboxConnector,
+    scripted: Arc<Mutex<HashMap<String, Vec<Incoming>>>>,
+    deliveries: Arc<Mutex<HashMap<String, u32>>>,
+    crash_after_send: Arc<AtomicBool>,
+    crash_before_send: Arc<AtomicBool>,
+}
+
+impl Wrapped {
+    fn new(config: SandboxConfig) -> Self {
+        Self {
+            inner: SandboxConnector::new(1, config).expect("sandbox"),
+            scripted: Arc::default(),
+            deliveries: Arc::default(),
+            crash_after_send: Arc::default(),
+            crash_before_send: Arc::default(),
+        }
+    }
+
+    fn script(&self, url: &str, text: &str, at: Millis) {
+        let slug = slug_of(url).expect("slug");
+        let mut scripted = self.scripted.lock().expect("lock");
+        let list = scripted.entry(slug).or_default();
+        list.push(Incoming {
+            id: format!("scripted-{}", list.len()),
+            text: text.to_owned(),
+            at,
+        });
+    }
+
+    fn deliveries(&self) -> HashMap<String, u32> {
+        self.deliveries.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl LinkedInConnector for Wrapped {
+    async fn login(&self, account: &Account) -> Result<LoginOutcome, ConnectorError> {
+        self.inner.login(account).await
+    }
+
+    async fn submit_code(
+        &self,
+        account: &Account,
+        code: &str,
+    ) -> Result<LoginOutcome, ConnectorError> {
+        self.inner.submit_code(account, code).await
+    }
+
+    async fn profile(&self, account: &Account, url: &str) -> Result<Profile, ConnectorError> {
+        self.inner.profile(account, url).await
+    }
+
+    async fn invite(
+        &self,
+        account: &Account,
+        url: &str,
+        note: Option<&str>,
+        at: Millis,
+    ) -> Result<Sent, ConnectorError> {
+        let sent = self.inner.invite(account, url, note, at).await?;
+        *self
+            .deliveries
+            .lock()
+            .expect("lock")
+            .entry(format!("invite {url}"))
+            .or_default() += 1;
+        Ok(sent)
+    }
+
+    async fn invitation_state(
+        &self,
+        account: &Account,
+        url: &str,
+        invited_at: Millis,
+        now: Millis,
+    ) -> Result<InvitationState, ConnectorError> {
+        self.inner
+            .invitation_state(account, url, invited_at, now)
+            .await
+    }
+
+    async fn send_message(
+        &self,
+        account: &Account,
+        url: &str,
+        text: &str,
+        key: &str,
+        at: Millis,
+    ) -> Result<Sent, ConnectorError> {
+        assert!(
+            !self.crash_before_send.swap(false, Ordering::SeqCst),
+            "simulated crash before the connector call"
+        );
+        let sent = self.inner.send_message(account, url, text, key, at).await?;
+        *self
+            .deliveries
+            .lock()
+            .expect("lock")
+            .entry(format!("message {url}"))
+            .or_default() += 1;
+        assert!(
+            !self.crash_after_send.swap(false, Ordering::SeqCst),
+            "simulated crash after the connector call"
+        );
+        Ok(sent)
+    }
+
+    async fn replies(
+        &self,
+        account: &Account,
+        url: &str,
+        since: Millis,
+        now: Millis,
+        sent: &[SentRef],
+    ) -> Result<Vec<Incoming>, ConnectorError> {
+        let mut replies = self.inner.replies(account, url, since, now, sent).await?;
+        let slug = slug_of(url).unwrap_or_default();
+        if let Some(scripted) = self.scripted.lock().expect("lock").get(&slug) {
+            replies.extend(
+                scripted
+                    .iter()
+                    .filter(|m| m.at > since && m.at <= now)
+                    .cloned(),
+            );
+        }
+        replies.sort_by_key(|m| m.at);
+        Ok(replies)
+    }
+
+    async fn find_sent(
+        &self,
+        account: &Account,
+        url: &str,
+        probe: SendProbe<'_>,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        self.inner.find_sent(account, url, probe).await
+    }
+
+    async fn search_sales_navigator(
+        &self,
+        account: &Account,
+        url: &str,
+        count: u32,
+    ) -> Result<Vec<SearchHit>, ConnectorError> {
+        self.inner.search_sales_navigator(account, url, count).await
+    }
+}
+
+/// A network where everyone is reachable, accepts within hours and never answers.
+fn quiet_network() -> SandboxConfig {
+    SandboxConfig {
+        acceptance_rate: 1.0,
+        acceptance_delay: DelayRange::new(Duration::from_secs(3600), Duration::from_secs(2 * 3600)),
+        reply_rate: 0.0,
+        conversation_reply_rate: 0.0,
+        already_connected_rate: 0.0,
+        unreachable_rate: 0.0,
+        invites_disabled_rate: 0.0,
+        ..SandboxConfig::default()
+    }
+}
+
+/// Interested people answering the first message after `delay`.
+fn answering_network(delay: Duration) -> SandboxConfig {
+    SandboxConfig {
+        reply_rate: 1.0,
+        followup_reply_factor: 0.0,
+        conversation_reply_rate: 0.0,
+        reply_delay: DelayRange::new(delay, delay),
+        interest: InterestMix {
+            interested: 1.0,
+            question: 0.0,
+            not_now: 0.0,
+            not_interested: 0.0,
+            opt_out: 0.0,
+        },
+        ..quiet_network()
+    }
+}
+
+fn prompt() -> SectionsPatch {
+    SectionsPatch {
+        context: Some("Sell {{offeringDescription}} to {{prospectDescription}}.".into()),
+        first_message: Some("Hi {{prospectName}}, shall we talk about bookkeeping?".into()),
+        follow_ups: Some(
+            [3, 4, 5]
+                .into_iter()
+                .enumerate()
+                .map(|(i, delay)| FollowUp {
+                    prompt: format!("Follow-up {} for {{{{prospectName}}}}", i + 1),
+                    delay,
+                })
+                .collect(),
+        ),
+        follow_up_enabled: Some(true),
+        comment: None,
+    }
+}
+
+/// Always working, high limits.
+fn always_on(skip_in_network: bool, invitations_only: bool) -> AgentSettingsPatch {
+    AgentSettingsPatch {
+        working_hours: Some(WorkingHoursPatch {
+            days: Some("1:1:1:1:1:1:1".into()),
+            start: Some("00:00".into()),
+            stop: Some("00:00".into()),
+            timezone: Some(0),
+            timezone_name: None,
+        }),
+        limits: Some(LimitsPatch {
+            invitations_min: Some(90),
+            invitations_max: Some(100),
+            messages_min: Some(100),
+            messages_max: Some(120),
+        }),
+        skip_in_network: Some(skip_in_network),
+        invitations_only: Some(invitations_only),
+    }
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    engine: Engine,
+    clock: SimulatedClock,
+    connector: Wrapped,
+    team: String,
+    agent: String,
+    campaign: String,
+    db: TestDb,
+}
+
+impl World {
+    async fn new(
+        db: TestDb,
+        network: SandboxConfig,
+        settings: AgentSettingsPatch,
+        login: &str,
+    ) -> World {
+        let connector = Wrapped::new(network);
+        World::with_connector(db, connector, settings, login).await
+    }
+
+    async fn with_connector(
+        db: TestDb,
+        connector: Wrapped,
+        settings: AgentSettingsPatch,
+        login: &str,
+    ) -> World {
+        let store = db.connect().await;
+        let team = store
+            .create_team("World", Plan::Unlimited)
+            .await
+            .expect("team")
+            .id;
+        let product = store
+            .create_product(
+                &team,
+                "Ledger AI",
+                "Ledger AI closes the books twice as fast.",
+                None,
+            )
+            .await
+            .expect("product");
+        let prompt_id = store
+            .create_prompt(&team, "Outreach", PromptType::Messages, "template")
+            .await
+            .expect("prompt")
+            .id;
+        store
+            .update_prompt(&team, &prompt_id, prompt())
+            .await
+            .expect("sections");
+        let agent = store.create_agent(&team, None).await.expect("agent").id;
+        store
+            .update_agent_settings(&team, &agent, settings)
+            .await
+            .expect("settings");
+        let change = AgentChange::Credentials {
+            login: login.to_owned(),
+            country: "FR".into(),
+            password_sealed: db.secrets.seal("secret-password"),
+        };
+        store
+            .transition_agent(&team, &agent, AgentEvent::Setup, change)
+            .await
+            .expect("setup");
+        let campaign = store
+            .create_campaign(
+                &team,
+                &NewCampaign {
+                    name: "World campaign".into(),
+                    product_id: product.id,
+                    prompt_id,
+                    agent_id: agent.clone(),
+                    qualification_automatic: 70,
+                    qualification_verification: 50,
+                    variables: BTreeMap::new(),
+                    prevent_auto_start: false,
+                },
+                None,
+            )
+            .await
+            .expect("campaign")
+            .id;
+        let engine = World::engine_for(&store, &db, &connector, EngineConfig::default());
+        World {
+            store,
+            engine,
+            clock: SimulatedClock::new(DEFAULT_START),
+            connector,
+            team,
+            agent,
+            campaign,
+            db,
+        }
+    }
+
+    fn engine_for(
+        store: &Arc<dyn Store>,
+        db: &TestDb,
+        connector: &Wrapped,
+        config: EngineConfig,
+    ) -> Engine {
+        Engine::new(
+            Arc::clone(store),
+            Arc::new(connector.clone()),
+            ModelRegistry::offline(),
+            Arc::clone(&db.secrets),
+            EngineConfig {
+                seed: 3,
+                plan_interval: HOUR,
+                ..config
+            },
+        )
+    }
+
+    /// Adds people `first..first+n` to the campaign; returns `(chat, url)`.
+    async fn add(&self, first: usize, n: usize, ongoing: bool) -> Vec<(String, String)> {
+        let mut added = Vec::new();
+        for i in first..first + n {
+            let url =
+                normalize_linkedin_url(&format!("linkedin.com/in/world-person-{i}")).expect("url");
+            let person = NewConversation {
+                name: format!("Person {i}"),
+                url: url.clone(),
+                slug: slug_of(&url).expect("slug"),
+                custom_data: String::new(),
+                ongoing,
+                list_id: None,
+            };
+            let chat = match self
+                .store
+                .add_to_campaign(&self.team, &self.campaign, person, self.clock.now())
+                .await
+                .expect("add")
+            {
+                Added::Created { chat_id, .. } | Added::Existing { chat_id, .. } => chat_id,
+            };
+            added.push((chat, url));
+        }
+        added
+    }
+
+    /// Runs the engine until `until`, jumping from one due task to the next.
+    async fn run_until(&self, until: Millis) {
+        self.engine.plan(self.clock.now()).await.expect("plan");
+        loop {
+            let next = self.engine.next_due().await.expect("next due");
+            let Some(next) = next else { break };
+            let at = next.max(self.clock.now()) + TICK;
+            if at > until {
+                break;
+            }
+            self.clock.set(at);
+            self.engine.run_all_due(at).await.expect("run");
+        }
+        self.clock.set(until);
+        self.engine.run_all_due(until).await.expect("run");
+    }
+
+    async fn run_for(&self, duration: Millis) {
+        self.run_until(self.clock.now() + duration).await;
+    }
+
+    async fn chat(&self, id: &str) -> ChatDetails {
+        self.store.get_chat(&self.team, id).await.expect("chat")
+    }
+
+    async fn sent(&self, id: &str) -> Vec<(String, Millis)> {
+        self.chat(id)
+            .await
+            .messages
+            .into_iter()
+            .filter(|m| m.role == Role::Assistant)
+            .map(|m| (m.content, m.created_at))
+            .collect()
+    }
+
+    async fn invitations(&self) -> usize {
+        let data = self.store.audit_data(&self.team).await.expect("audit");
+        data.actions.iter().filter(|a| a.2 == "invitation").count()
+    }
+}
+
+both_backends!(
+    /// A reply cancels the follow-ups still planned; the AI answers and qualifies instead.
+    async fn a_reply_cancels_the_follow_ups(db) {
+        // The prospect answers the first message four days later: after follow-up 1 (day 3).
+        let world = World::new(db, answering_network(Duration::from_secs(4 * 24 * 3600)), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 1, false).await;
+        let (chat, _) = &chats[0];
+        world.run_for(20 * DAY).await;
+        let details = world.chat(chat).await;
+        let first_reply = details
+            .messages
+            .iter()
+            .find(|m| m.role == Role::User)
+            .expect("the prospect answered")
+            .created_at;
+        let followups: Vec<Millis> = world
+            .sent(chat)
+            .await
+            .into_iter()
+            .filter(|(text, _)| text.starts_with("Follow-up"))
+            .map(|(_, at)| at)
+            .collect();
+        assert_eq!(followups.len(), 1, "only the follow-up before the reply: {:?}", details.messages);
+        assert!(followups.iter().all(|at| *at < first_reply));
+        let answers = world.sent(chat).await.into_iter().filter(|(_, at)| *at > first_reply).count();
+        assert_eq!(answers, 1, "the AI answered once");
+        assert_ne!(details.summary.qualification, Qualification::InProgress, "judged after the answer");
+    }
+);
+
+both_backends!(
+    /// Adding a URL to the DNC list stops its conversation at once; the others go on.
+    async fn dnc_added_mid_campaign_stops_contact(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 3, false).await;
+        world.run_for(DAY).await;
+        for (chat, _) in &chats {
+            assert_eq!(world.sent(chat).await.len(), 1, "first messages sent");
+        }
+        let (stopped, url) = &chats[0];
+        world.store.add_dnc(&world.team, url).await.expect("dnc");
+        assert_eq!(world.chat(stopped).await.summary.status, status::SKIPPED, "stopped at once");
+        world.run_for(15 * DAY).await;
+        assert_eq!(world.sent(stopped).await.len(), 1, "nothing more to the DNC'd person");
+        for (chat, _) in &chats[1..] {
+            assert_eq!(world.sent(chat).await.len(), 4, "the others got their three follow-ups");
+        }
+        let campaign = world.store.get_campaign(&world.team, &world.campaign).await.expect("campaign");
+        assert_eq!(campaign.counters.closed, 1);
+    }
+);
+
+both_backends!(
+    /// Paused agents, campaigns and conversations do nothing; resumed, they go on.
+    async fn pause_and_resume_agent_campaign_and_chat(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        world.add(0, 2, false).await;
+        world.run_for(HOUR).await;
+        assert_eq!(world.invitations().await, 2);
+
+        // Agent.
+        world
+            .store
+            .transition_agent(&world.team, &world.agent, AgentEvent::Pause, AgentChange::Nothing)
+            .await
+            .expect("pause");
+        world.add(2, 2, false).await;
+        world.run_for(2 * DAY).await;
+        assert_eq!(world.invitations().await, 2, "a paused agent does nothing");
+        let agent = world.store.get_agent(&world.team, &world.agent).await.expect("agent");
+        assert_eq!(agent.usage.next_invitation, None, "nothing planned while paused");
+        world
+            .store
+            .transition_agent(&world.team, &world.agent, AgentEvent::Resume, AgentChange::Nothing)
+            .await
+            .expect("resume");
+        world.run_for(HOUR).await;
+        assert_eq!(world.invitations().await, 4, "resumed, it continues");
+
+        // Campaign.
+        world.store.pause_campaign(&world.team, &world.campaign).await.expect("pause campaign");
+        let more = world.add(4, 1, false).await;
+        world.run_for(DAY).await;
+        assert_eq!(world.invitations().await, 4, "a paused campaign does nothing");
+        world.store.resume_campaign(&world.team, &world.campaign).await.expect("resume campaign");
+        world.run_for(HOUR).await;
+        assert_eq!(world.invitations().await, 5);
+
+        // Conversation: paused before its first message.
+        let (chat, _) = &more[0];
+        world.store.set_chat_paused(&world.team, chat, true, world.clock.now()).await.expect("pause chat");
+        world.run_for(2 * DAY).await;
+        assert!(world.sent(chat).await.is_empty(), "a paused conversation gets no AI message");
+        world.store.set_chat_paused(&world.team, chat, false, world.clock.now()).await.expect("resume chat");
+        world.run_for(2 * HOUR).await;
+        assert_eq!(world.sent(chat).await.len(), 1, "resumed, its first message goes");
+    }
+);
+
+both_backends!(
+    /// `invitationsOnly`: invitations and acceptances, never a message.
+    async fn invitations_only_sends_no_message(db) {
+        let world = World::new(db, quiet_network(), always_on(false, true), "sam@example.com").await;
+        let chats = world.add(0, 3, false).await;
+        world.run_for(5 * DAY).await;
+        assert_eq!(world.invitations().await, 3);
+        for (chat, _) in &chats {
+            let details = world.chat(chat).await;
+            assert_eq!(details.summary.status, status::INVITATION_ACCEPTED);
+            assert!(details.messages.is_empty());
+            assert!(details.summary.prospect.headline.is_some(), "enriched");
+        }
+    }
+);
+
+both_backends!(
+    /// People already in the network: skipped under `skipInNetwork`, messaged without an
+    /// invitation otherwise.
+    async fn already_connected_people_skip_the_invitation(db) {
+        let network = SandboxConfig { already_connected_rate: 1.0, ..quiet_network() };
+        let skipping = World::new(db, network.clone(), always_on(true, false), "sam@example.com").await;
+        let chats = skipping.add(0, 2, false).await;
+        skipping.run_for(DAY).await;
+        assert_eq!(skipping.invitations().await, 0);
+        for (chat, _) in &chats {
+            let details = skipping.chat(chat).await;
+            assert_eq!(details.summary.status, status::SKIPPED);
+            assert!(details.messages.is_empty());
+        }
+        let other = TestDb::new(skipping.db.backend).await.expect("db");
+        let messaging = World::new(other, network, always_on(false, false), "sam@example.com").await;
+        let chats = messaging.add(0, 2, false).await;
+        messaging.run_for(DAY).await;
+        assert_eq!(messaging.invitations().await, 0);
+        for (chat, _) in &chats {
+            let details = messaging.chat(chat).await;
+            assert_eq!(details.summary.status, status::CONTACTED);
+            assert_eq!(messaging.sent(chat).await.len(), 1);
+        }
+    }
+);
+
+both_backends!(
+    /// An ongoing conversation: no invitation, no first message; its replies are answered.
+    async fn ongoing_conversations_are_answered_not_started(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 1, true).await;
+        let (chat, url) = &chats[0];
+        world.run_for(DAY).await;
+        assert_eq!(world.invitations().await, 0);
+        assert!(world.sent(chat).await.is_empty(), "no first message");
+        assert_eq!(world.chat(chat).await.summary.status, status::CONTACTED);
+        world.connector.script(url, "Sounds interesting, tell me more", world.clock.now() + HOUR);
+        world.run_for(2 * DAY).await;
+        let details = world.chat(chat).await;
+        assert_eq!(details.messages.len(), 2, "{:?}", details.messages);
+        assert_eq!(details.messages[0].role, Role::User);
+        assert_eq!(details.messages[1].role, Role::Assistant);
+        let gap = details.messages[1].created_at - details.messages[0].created_at;
+        assert!(gap >= MINUTE, "the AI does not answer at once ({gap} ms)");
+        assert_eq!(details.summary.status, status::QUALIFIED);
+    }
+);
+
+both_backends!(
+    /// A login with two-factor authentication waits for the code; a wrong code keeps it
+    /// waiting, the right one runs the agent.
+    async fn a_verification_code_completes_the_login(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam+2fa@example.com").await;
+        world.add(0, 1, false).await;
+        world.run_for(HOUR).await;
+        let agent = world.store.get_agent(&world.team, &world.agent).await.expect("agent");
+        assert_eq!(agent.status, AgentStatus::AuthNeeded);
+        assert_eq!(agent.alerts[0].sub_type, "2fa_required");
+        assert_eq!(world.invitations().await, 0);
+
+        let now = world.clock.now();
+        let wrong = world.db.secrets.seal("12ab");
+        world.store.queue_verification_code(&world.team, &world.agent, &wrong, now).await.expect("queue");
+        world.run_for(HOUR).await;
+        let agent = world.store.get_agent(&world.team, &world.agent).await.expect("agent");
+        assert_eq!(agent.status, AgentStatus::AuthNeeded);
+        assert!(agent.alerts[0].message.contains("refused"), "{:?}", agent.alerts);
+
+        let right = world.db.secrets.seal("123456");
+        let now = world.clock.now();
+        world.store.queue_verification_code(&world.team, &world.agent, &right, now).await.expect("queue");
+        world.run_for(HOUR).await;
+        let agent = world.store.get_agent(&world.team, &world.agent).await.expect("agent");
+        assert_eq!(agent.status, AgentStatus::Running);
+        assert!(agent.alerts.is_empty());
+        assert_eq!(world.invitations().await, 1);
+        assert_eq!(agent.usage.invitations_today, 1);
+        assert!((90..=100).contains(&agent.usage.invitations_target));
+        assert!(
+            world.store.queue_verification_code(&world.team, &world.agent, &right, now).await.is_err(),
+            "a running agent waits for no code"
+        );
+    }
+);
+
+both_backends!(
+    /// A campaign whose conversations all ended is completed.
+    async fn a_campaign_without_work_is_completed(db) {
+        let network = SandboxConfig { unreachable_rate: 1.0, ..quiet_network() };
+        let world = World::new(db, network, always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 2, false).await;
+        world.run_for(2 * HOUR).await;
+        for (chat, _) in &chats {
+            assert_eq!(world.chat(chat).await.summary.status, status::UNREACHABLE);
+        }
+        let campaign = world.store.get_campaign(&world.team, &world.campaign).await.expect("campaign");
+        assert_eq!(campaign.status, CampaignStatus::Completed);
+    }
+);
+
+both_backends!(
+    /// A crash between the connector call and the commit: a new engine reconciles the send
+    /// through the connector, and the prospect has received the message exactly once.
+    async fn a_message_is_sent_at_most_once_across_a_crash(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 1, false).await;
+        let (chat, url) = &chats[0];
+        // Invited, accepted (checked after two hours), enriched: the first message is due
+        // 20 minutes to 3 hours later.
+        world.run_for(2 * HOUR + 10 * MINUTE).await;
+        let due = world.chat(chat).await;
+        assert!(world.sent(chat).await.is_empty(), "{:?}", due.messages);
+
+        // A fresh process with zero leases crashes right after LinkedIn took the message.
+        let fast = EngineConfig { task_lease: Duration::ZERO, send_lease: Duration::ZERO, ..EngineConfig::default() };
+        let dying = World::engine_for(&world.store, &world.db, &world.connector, fast.clone());
+        world.connector.crash_after_send.store(true, Ordering::SeqCst);
+        let mut at = world.clock.now();
+        while world.connector.crash_after_send.load(Ordering::SeqCst) {
+            at += 10 * MINUTE;
+            world.clock.set(at);
+            let engine = dying.clone();
+            let ran = tokio::spawn(async move { engine.run_all_due(at).await }).await;
+            if ran.is_err() {
+                break;
+            }
+        }
+        assert_eq!(world.connector.deliveries().get(&format!("message {url}")), Some(&1));
+        assert!(world.sent(chat).await.is_empty(), "not recorded: the process died first");
+
+        // A new engine on the same database reconciles instead of sending again.
+        let fresh = World::engine_for(&world.store, &world.db, &world.connector, fast);
+        fresh.run_all_due(at + MINUTE).await.expect("run");
+        assert_eq!(fresh.stats().reconciled, 1);
+        let sent = world.sent(chat).await;
+        assert_eq!(sent.len(), 1, "recorded once: {sent:?}");
+        assert_eq!(world.connector.deliveries().get(&format!("message {url}")), Some(&1));
+        // Follow-ups go on as planned, one delivery each.
+        let world = World { engine: fresh, ..world };
+        world.run_for(4 * DAY).await;
+        assert_eq!(world.sent(chat).await.len(), 2);
+        assert_eq!(world.connector.deliveries().get(&format!("message {url}")), Some(&2));
+    }
+);
+
+both_backends!(
+    /// A crash after the send was recorded but before the connector was called: reconciliation
+    /// finds nothing, and the message is sent later, once.
+    async fn a_send_that_never_happened_is_made_later(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 1, false).await;
+        let (chat, url) = &chats[0];
+        world.run_for(2 * HOUR + 10 * MINUTE).await;
+        assert!(world.sent(chat).await.is_empty());
+        let fast = EngineConfig { task_lease: Duration::ZERO, send_lease: Duration::ZERO, ..EngineConfig::default() };
+        let dying = World::engine_for(&world.store, &world.db, &world.connector, fast.clone());
+        world.connector.crash_before_send.store(true, Ordering::SeqCst);
+        let mut at = world.clock.now();
+        while world.connector.crash_before_send.load(Ordering::SeqCst) {
+            at += 10 * MINUTE;
+            world.clock.set(at);
+            crash_or_not(dying.clone(), at).await;
+        }
+        assert_eq!(world.connector.deliveries().get(&format!("message {url}")), None);
+        let fresh = World::engine_for(&world.store, &world.db, &world.connector, fast);
+        let world = World { engine: fresh, ..world };
+        world.run_for(2 * HOUR).await;
+        assert_eq!(world.sent(chat).await.len(), 1);
+        assert_eq!(world.connector.deliveries().get(&format!("message {url}")), Some(&1));
+        let audit = world.store.audit_data(&world.team).await.expect("audit");
+        assert!(audit.sends.iter().any(|s| s.4 == "failed"), "the interrupted send was settled as failed");
+    }
+);
+
+/// Runs `engine` at `at` on its own task; a panic (the simulated crash) is fine.
+async fn crash_or_not(engine: Engine, at: Millis) {
+    let _ = tokio::spawn(async move { engine.run_all_due(at).await }).await;
+}
