@@ -15,11 +15,12 @@
 //! 6. times, one request at a time, searches with varied filters and texts, list pages, campaign
 //!    stats and both analytics routes, and prints p50/p95/p99 per kind.
 //!
-//! Usage: `cargo build --release -p outbound-cli -p outbound-bench &&
+//! Usage: `cargo build --release -p outbound -p outbound-bench &&
 //! target/release/outbound-bench [--prospects N] [--campaigns N] [--requests N]
 //! [--concurrency N] [--outbound PATH] [--database PATH]`; `OUTBOUND_BENCH_PROSPECTS` sets the
 //! default of `--prospects` (1,000,000). `--database` keeps (or reuses) the database at PATH
-//! instead of a temporary one; a reused database that already holds the people skips steps 2–5.
+//! instead of a temporary one; a reused database that already holds the people skips steps 2, 3
+//! and 5.
 //! Never run by the tests.
 
 mod data;
@@ -713,6 +714,7 @@ async fn run(options: Options) -> Result<()> {
         println!("database file: {:.0} MiB", meta.len() as f64 / 1_048_576.0);
     }
 
+    println!("load average before the timed requests: {}", load_average());
     for (kind, paths) in searches(&campaigns, &known, options.requests) {
         measure(&api, &mut timings, kind, &paths).await?;
     }
@@ -756,10 +758,19 @@ async fn run(options: Options) -> Result<()> {
             .collect::<Vec<_>>(),
     )
     .await?;
+    println!("load average after the timed requests: {}", load_average());
     println!();
     print!("{}", timings.table());
     drop(server);
     Ok(())
+}
+
+/// The 1, 5 and 15-minute load averages (other processes share the machine).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn cpu_model() -> String {

@@ -35,15 +35,23 @@ struct Options {
 }
 
 fn options() -> Result<Options> {
-    let mut options = Options { events: DEFAULT_EVENTS, webhooks: 1, database_url: None };
+    let mut options = Options {
+        events: DEFAULT_EVENTS,
+        webhooks: 1,
+        database_url: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--events" => options.events = value.parse().context("--events")?,
             "--webhooks" => options.webhooks = value.parse().context("--webhooks")?,
             "--database-url" => options.database_url = Some(value),
-            other => bail!("unknown option {other} (expected --events, --webhooks, --database-url)"),
+            other => {
+                bail!("unknown option {other} (expected --events, --webhooks, --database-url)")
+            }
         }
     }
     if options.events == 0 || options.webhooks == 0 {
@@ -73,7 +81,12 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
     }
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index into a small vector")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into a small vector"
+    )]
     let index = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
 }
@@ -81,7 +94,10 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = options()?;
-    let dir = std::env::temp_dir().join(format!("outbound-webhook-bench-{}", outbound_core::ids::new_id()));
+    let dir = std::env::temp_dir().join(format!(
+        "outbound-webhook-bench-{}",
+        outbound_core::ids::new_id()
+    ));
     std::fs::create_dir_all(&dir)?;
     let url = options
         .database_url
@@ -94,10 +110,14 @@ async fn main() -> Result<()> {
     let received = Arc::new(Mutex::new(Received::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let target = format!("http://{}/hook", listener.local_addr()?);
-    let app = Router::new().route("/hook", post(receive)).with_state(Arc::clone(&received));
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(Arc::clone(&received));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let secrets = Arc::new(SecretBox::from_encoded_key(&SecretBox::generate_encoded_key())?);
+    let secrets = Arc::new(SecretBox::from_encoded_key(
+        &SecretBox::generate_encoded_key(),
+    )?);
     for i in 0..options.webhooks {
         let new = NewWebhook {
             name: format!("bench {i}"),
@@ -113,7 +133,10 @@ async fn main() -> Result<()> {
     let dispatcher = Dispatcher::new(
         Arc::clone(&store),
         Arc::clone(&secrets),
-        WebhookConfig { allow_private: true, ..WebhookConfig::default() },
+        WebhookConfig {
+            allow_private: true,
+            ..WebhookConfig::default()
+        },
     )?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(dispatcher.run(async move {
@@ -121,7 +144,9 @@ async fn main() -> Result<()> {
     }));
     for i in 0..options.events {
         let data = json!({ "index": i, "recordedAt": now_millis(), "message": "benchmark" });
-        store.record_event(&team.id, "linkedin.message.sent", &data).await?;
+        store
+            .record_event(&team.id, "linkedin.message.sent", &data)
+            .await?;
         if (i + 1) % PROGRESS_EVERY == 0 {
             eprintln!("  {} events written", i + 1);
         }
@@ -143,14 +168,21 @@ async fn main() -> Result<()> {
     let _ = stop.send(());
     let _ = running.await;
 
-    let mut lags = received.lock().map(|r| r.lags_ms.clone()).unwrap_or_default();
+    let mut lags = received
+        .lock()
+        .map(|r| r.lags_ms.clone())
+        .unwrap_or_default();
     lags.sort_unstable();
     let rate = expected as f64 / elapsed.as_secs_f64();
     println!("events:               {}", options.events);
     println!("webhooks:             {}", options.webhooks);
     println!("deliveries:           {expected}");
     println!("database:             {}", store.backend());
-    println!("outbox write time:    {:.2} s ({:.0} events/s)", written.as_secs_f64(), options.events as f64 / written.as_secs_f64());
+    println!(
+        "outbox write time:    {:.2} s ({:.0} events/s)",
+        written.as_secs_f64(),
+        options.events as f64 / written.as_secs_f64()
+    );
     println!("total time:           {:.2} s", elapsed.as_secs_f64());
     println!("deliveries/s:         {rate:.0}");
     println!(

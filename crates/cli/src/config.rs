@@ -492,9 +492,10 @@ impl Config {
             self.set_linkedin_connector(&kind, &Source::Env("OUTBOUND_LINKEDIN_CONNECTOR"))?;
         }
         if let Some(seed) = var("OUTBOUND_SANDBOX_SEED") {
-            self.sandbox_seed = seed.trim().parse().map_err(|e| {
-                invalid("sandbox_seed", &Source::Env("OUTBOUND_SANDBOX_SEED"), e)
-            })?;
+            self.sandbox_seed = seed
+                .trim()
+                .parse()
+                .map_err(|e| invalid("sandbox_seed", &Source::Env("OUTBOUND_SANDBOX_SEED"), e))?;
         }
         if let Some(dsn) = var("OUTBOUND_UNIPILE_DSN") {
             self.unipile_dsn = Some(dsn);

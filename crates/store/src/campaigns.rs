@@ -24,10 +24,6 @@ use outbound_core::validation::FieldError;
 
 use crate::{StoreError, StoreResult};
 
-/// The engine has no `tasks` table yet, so deleting a campaign deletes no task. When the engine
-/// adds one, `purge_campaign_in` deletes and counts the campaign's rows there.
-const TASKS_DELETED: i64 = 0;
-
 /// The denormalised counters of a campaign (the sum of its chats' tallies).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CampaignCounters {
@@ -410,6 +406,14 @@ macro_rules! impl_campaign_store {
                 .bind(id)
                 .fetch_one(&mut **tx)
                 .await?;
+                // The engine's tasks of its conversations go with them (foreign keys).
+                let tasks: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND campaign_id = $2",
+                )
+                .bind(team)
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
                 sqlx::query(concat!(
                     "DELETE FROM webhook_deliveries WHERE team_id = $1 AND event_id IN (",
                     campaign_events!(),
@@ -471,7 +475,7 @@ macro_rules! impl_campaign_store {
                     prospects: count(prospects),
                     chats,
                     messages: count(messages),
-                    tasks: TASKS_DELETED,
+                    tasks,
                     webhook_events: count(webhook_events),
                 })
             }

@@ -826,15 +826,20 @@ pub trait EngineStore {
     /// The messages of `chat_ids`, by chat then time.
     async fn histories(&self, chat_ids: &[String]) -> StoreResult<Vec<HistoryMessage>>;
 
-    /// The agent's oldest conversations waiting for an invitation (status 0, not paused, not in
-    /// flight) in its active campaigns.
-    async fn invite_candidates(&self, agent: &str, limit: i64) -> StoreResult<Vec<EngineChat>>;
+    /// For each of `agents`, its `limit` oldest conversations waiting for an invitation
+    /// (status 0, not paused, not in flight) in its active campaigns, in one query.
+    async fn invite_candidates(
+        &self,
+        agents: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<EngineChat>>;
 
-    /// The agent's conversations with a planned message in its active campaigns, not paused:
-    /// due replies first, then by due time (future ones included, to know when to wake up).
+    /// For each of `agents`, its `limit` first conversations with a planned message in its
+    /// active campaigns, not paused: due replies first, then by due time (future ones
+    /// included, to know when to wake up); in one query.
     async fn message_candidates(
         &self,
-        agent: &str,
+        agents: &[String],
         now: Millis,
         limit: i64,
     ) -> StoreResult<Vec<EngineChat>>;
@@ -1682,20 +1687,26 @@ macro_rules! impl_engine_store {
                         }
                     }
                 }
-                for (agent, delta) in usage {
-                    sqlx::query(
-                        "UPDATE agents SET invitations_today = invitations_today + $2, \
-                         messages_today = messages_today + $3, \
-                         last_invitation_at = COALESCE($4, last_invitation_at), \
-                         last_message_action_at = COALESCE($5, last_message_action_at) WHERE id = $1",
-                    )
-                    .bind(agent)
-                    .bind(delta.invitations)
-                    .bind(delta.messages)
-                    .bind(delta.last_invitation_at)
-                    .bind(delta.last_message_at)
-                    .execute(&mut **tx)
-                    .await?;
+                let usage: Vec<(&String, &UsageDelta)> = usage.iter().collect();
+                for chunk in usage.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, invitations, messages, last_invitation_at, last_message_at) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (agent, delta)| {
+                        row.push_bind((*agent).clone())
+                            .push_bind(delta.invitations)
+                            .push_bind(delta.messages)
+                            .push_bind(delta.last_invitation_at)
+                            .push_bind(delta.last_message_at);
+                    });
+                    query.push(
+                        ") UPDATE agents SET invitations_today = agents.invitations_today + v.invitations, \
+                         messages_today = agents.messages_today + v.messages, \
+                         last_invitation_at = COALESCE(v.last_invitation_at, agents.last_invitation_at), \
+                         last_message_action_at = COALESCE(v.last_message_at, agents.last_message_action_at) \
+                         FROM v WHERE agents.id = v.id",
+                    );
+                    query.build().execute(&mut **tx).await?;
                 }
                 Ok(())
             }
@@ -2210,43 +2221,71 @@ macro_rules! impl_engine_store {
                 Ok(messages)
             }
 
-            async fn invite_candidates(&self, agent: &str, limit: i64) -> StoreResult<Vec<EngineChat>> {
-                sqlx::query_as::<_, EngineChatRow>(concat!(
-                    select_engine_chats!(),
-                    " WHERE c.agent_id = $1 AND c.status = 'active' AND ch.status = 0 \
-                     AND NOT ch.paused AND ch.invited_at IS NULL \
-                     ORDER BY ch.created_at, ch.id LIMIT $2"
-                ))
-                .bind(agent)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(EngineChat::try_from)
-                .collect()
+            async fn invite_candidates(
+                &self,
+                agents: &[String],
+                limit: i64,
+            ) -> StoreResult<Vec<EngineChat>> {
+                let mut chats = Vec::new();
+                for chunk in unique(agents.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    // The oldest chats are ranked from the chats alone, then joined (the
+                    // prospect, the DNC check) for those few only.
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
+                        select_engine_chats!(),
+                        " WHERE ch.id IN (SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
+                         (PARTITION BY k.agent_id ORDER BY w.created_at, w.id) AS rank \
+                         FROM chats w JOIN campaigns k ON k.id = w.campaign_id \
+                         WHERE k.status = 'active' AND w.status = 0 AND NOT w.paused \
+                         AND w.invited_at IS NULL AND k.agent_id IN ("
+                    ));
+                    let mut list = query.separated(", ");
+                    for agent in chunk {
+                        list.push_bind(agent.clone());
+                    }
+                    list.push_unseparated(")) ranked WHERE ranked.rank <= ");
+                    query.push_bind(limit).push(") ORDER BY c.agent_id, ch.created_at, ch.id");
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                        chats.push(EngineChat::try_from(row)?);
+                    }
+                }
+                Ok(chats)
             }
 
             async fn message_candidates(
                 &self,
-                agent: &str,
+                agents: &[String],
                 now: Millis,
                 limit: i64,
             ) -> StoreResult<Vec<EngineChat>> {
-                sqlx::query_as::<_, EngineChatRow>(concat!(
-                    select_engine_chats!(),
-                    " WHERE c.agent_id = $1 AND c.status = 'active' \
-                     AND ch.next_message_at IS NOT NULL AND NOT ch.paused \
-                     ORDER BY CASE WHEN ch.next_message_kind = 'reply' AND ch.next_message_at <= $2 \
-                     THEN 0 ELSE 1 END, ch.next_message_at, ch.id LIMIT $3"
-                ))
-                .bind(agent)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(EngineChat::try_from)
-                .collect()
+                let mut chats = Vec::new();
+                for chunk in unique(agents.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
+                        select_engine_chats!(),
+                        " WHERE ch.id IN (SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
+                         (PARTITION BY k.agent_id ORDER BY CASE WHEN w.next_message_kind = 'reply' \
+                         AND w.next_message_at <= "
+                    ));
+                    query.push_bind(now).push(
+                        " THEN 0 ELSE 1 END, w.next_message_at, w.id) AS rank \
+                         FROM chats w JOIN campaigns k ON k.id = w.campaign_id \
+                         WHERE k.status = 'active' AND w.next_message_at IS NOT NULL \
+                         AND NOT w.paused AND k.agent_id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for agent in chunk {
+                        list.push_bind(agent.clone());
+                    }
+                    list.push_unseparated(")) ranked WHERE ranked.rank <= ");
+                    query.push_bind(limit).push(
+                        ") ORDER BY c.agent_id, CASE WHEN ch.next_message_kind = 'reply' \
+                         AND ch.next_message_at <= ",
+                    );
+                    query.push_bind(now).push(" THEN 0 ELSE 1 END, ch.next_message_at, ch.id");
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                        chats.push(EngineChat::try_from(row)?);
+                    }
+                }
+                Ok(chats)
             }
 
             async fn invitations_since(

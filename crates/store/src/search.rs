@@ -1,16 +1,18 @@
 //! Prospect search (`GET /prospects/search`): the conversations a team can read, filtered by
 //! text, campaign, verdict, status, location, response and pause, newest first, with the total.
 //!
-//! Rule: one request costs in proportion to its page, not to the team, for every filter but a
-//! broad text (whose cost follows the number of prospects it matches) or a city filter combined
-//! with others (the city's conversations). To hold that with a million conversations per team
+//! Rule: a request costs in proportion to its page, not to the team, except that `query` costs
+//! in proportion to the conversations of the prospects it matches (a few microseconds each; a
+//! term shorter than 3 characters scans the team's prospects) and `city` to the city's
+//! conversations. `bench/README.md` has the figures for a million conversations. To hold that
 //! (migration 0010):
 //! - totals without `query` or `city` are sums over `chat_counts`, a few rows per campaign kept
 //!   exact by triggers, never a count over the conversations;
-//! - a page walks, in list order, the index whose range the filters narrow most; the ranges are
-//!   read from the same counts, so the expected walk (`(offset + limit) × range / total`) is
-//!   known before the walk, and SQLite is told which index to take (`INDEXED BY`), its planner
-//!   having no per-value statistics. PostgreSQL's planner has them and chooses alone;
+//! - a page walks, in list order, the index whose range the filters narrow most (0010's team
+//!   indexes, 0009's campaign ones); the ranges are read from the same counts, so the expected
+//!   walk (`(offset + limit) × range / total`) is known before the walk, and SQLite is told
+//!   which index to take (`INDEXED BY`), its planner having no per-value statistics.
+//!   PostgreSQL's planner has them and chooses alone;
 //! - `query` reads the prospects whose search text contains every term: SQLite's FTS5 trigram
 //!   index for terms of 3 characters or more, PostgreSQL's pg_trgm GIN index; the matches'
 //!   conversations are then sorted, and counted in the same pass;
@@ -111,7 +113,7 @@ pub trait SearchStore {
 enum Key {
     Campaign,
     Status,
-    /// A single verdict other than `inProgress` (qualified or disqualified).
+    /// The coarse verdict; bounds a range when it is `qualified` or `disqualified`.
     Verdict,
     /// `paused` equal to the filter's value.
     Paused,
@@ -188,7 +190,7 @@ const WALKS: [Walk; 10] = [
 ];
 
 /// The index of conversations by prospect, which a text search starts from.
-const BY_PROSPECT: &str = "chats_by_prospect";
+const BY_PROSPECT: &str = "chats_by_prospect_time";
 /// The index of conversations by city, in list order.
 const BY_CITY: Walk = Walk {
     index: "chats_by_team_city",
@@ -201,9 +203,10 @@ fn key_applies(key: Key, filter: &SearchFilter) -> bool {
     match key {
         Key::Campaign => filter.campaign_id.is_some(),
         Key::Status => filter.status.is_some(),
+        // `pending` includes `inProgress`, which the partial index leaves out.
         Key::Verdict => filter
             .qualification
-            .is_some_and(|q| q.members().len() == 1 && q != CoarseQualification::Pending),
+            .is_some_and(|q| q != CoarseQualification::Pending),
         Key::Paused => filter.paused.is_some(),
         Key::Responded => filter.has_responded.is_some(),
         Key::PausedOnly => filter.paused == Some(true),

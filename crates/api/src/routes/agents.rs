@@ -106,7 +106,9 @@ impl WorkingHoursView {
         let timezone = zone_name
             .as_deref()
             .and_then(Zone::named)
-            .map_or(hours.timezone, |zone| zone.offset_hours_at(chrono::Utc::now()));
+            .map_or(hours.timezone, |zone| {
+                zone.offset_hours_at(chrono::Utc::now())
+            });
         WorkingHoursView {
             days: hours.days,
             start: hours.start,
@@ -571,7 +573,12 @@ pub async fn submit_verification_code(
     }
     state
         .store
-        .queue_verification_code(&tenant.team_id, &id, &state.secrets.seal(code), now_millis())
+        .queue_verification_code(
+            &tenant.team_id,
+            &id,
+            &state.secrets.seal(code),
+            now_millis(),
+        )
         .await
         .or_not_found(AGENT_NOT_FOUND)?;
     Ok((

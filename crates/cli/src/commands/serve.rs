@@ -95,6 +95,7 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     let secrets = config.secret_box()?;
     let store = super::connect_migrated(config).await?;
     let backend = store.backend();
+    let (engine, clock) = outreach_engine(config, &store, &secrets, time_scale)?;
     bootstrap(store.as_ref()).await?;
 
     let listener = TcpListener::bind(&config.addr)
@@ -126,7 +127,6 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
         let _ = dispatcher_stopped.await;
     }));
 
-    let (engine, clock) = outreach_engine(config, &store, &secrets, time_scale)?;
     if let Some(factor) = time_scale {
         eprintln!("Outreach engine on simulated time, {factor}x faster than real time");
     }

@@ -32,9 +32,7 @@ pub async fn run(config: &Config) -> Result<()> {
         database = %config.redacted_database_url(),
         "worker running"
     );
-    eprintln!(
-        "Worker running: outreach, webhook deliveries and imports until SIGINT or SIGTERM"
-    );
+    eprintln!("Worker running: outreach, webhook deliveries and imports until SIGINT or SIGTERM");
 
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {

@@ -350,6 +350,9 @@ struct Batch<'e> {
     chats: HashMap<String, EngineChat>,
     contexts: HashMap<String, Option<CampaignContext>>,
     histories: HashMap<String, Vec<HistoryMessage>>,
+    /// The conversations each slot of the batch may act on, loaded together.
+    invitees: HashMap<String, Vec<EngineChat>>,
+    due_messages: HashMap<String, Vec<EngineChat>>,
     out: Settlement,
     sends: Vec<PlannedSend>,
     touched: BTreeSet<String>,
@@ -434,6 +437,33 @@ impl<'e> Batch<'e> {
             .filter_map(|t| t.chat_id.as_ref())
             .filter_map(|id| chats.get(id).map(|c| c.campaign_id.clone()))
             .collect();
+        let slot_agents = |slot: &str| -> Vec<String> {
+            tasks
+                .iter()
+                .filter(|t| t.kind == slot)
+                .filter_map(|t| t.agent_id.clone())
+                .collect()
+        };
+        let limit = inner.config.candidates;
+        let mut invitees: HashMap<String, Vec<EngineChat>> = HashMap::new();
+        if !inviting.is_empty() {
+            for chat in store.invite_candidates(&inviting, limit).await? {
+                invitees
+                    .entry(chat.agent_id.clone())
+                    .or_default()
+                    .push(chat);
+            }
+        }
+        let messaging = slot_agents(kind::MESSAGE_SLOT);
+        let mut due_messages: HashMap<String, Vec<EngineChat>> = HashMap::new();
+        if !messaging.is_empty() {
+            for chat in store.message_candidates(&messaging, now, limit).await? {
+                due_messages
+                    .entry(chat.agent_id.clone())
+                    .or_default()
+                    .push(chat);
+            }
+        }
         let mut contexts = HashMap::new();
         if !campaign_ids.is_empty() {
             for context in store.campaign_contexts(&campaign_ids).await? {
@@ -447,6 +477,8 @@ impl<'e> Batch<'e> {
             chats,
             contexts,
             histories,
+            invitees,
+            due_messages,
             out: Settlement::new(now),
             sends: Vec::new(),
             touched: BTreeSet::new(),
@@ -719,11 +751,7 @@ impl<'e> Batch<'e> {
             self.reschedule(task, last + spacing, None);
             return Ok(());
         }
-        let candidates = self
-            .inner
-            .store
-            .invite_candidates(&agent.id, self.inner.config.candidates)
-            .await?;
+        let candidates = self.invitees.remove(&agent.id).unwrap_or_default();
         if candidates.is_empty() {
             self.park(task);
             return Ok(());
@@ -831,11 +859,7 @@ impl<'e> Batch<'e> {
             self.reschedule(task, last + spacing, task.not_before);
             return Ok(());
         }
-        let candidates = self
-            .inner
-            .store
-            .message_candidates(&agent.id, now, self.inner.config.candidates)
-            .await?;
+        let candidates = self.due_messages.remove(&agent.id).unwrap_or_default();
         let (due, later): (Vec<EngineChat>, Vec<EngineChat>) = candidates
             .into_iter()
             .partition(|c| c.next_message_at.is_some_and(|at| at <= now));

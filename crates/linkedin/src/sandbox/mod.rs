@@ -280,9 +280,15 @@ impl LinkedInConnector for SandboxConnector {
             ProfileKind::InvitesDisabled => Err(ConnectorError::InvitesDisabled),
             ProfileKind::Unreachable => Err(ConnectorError::Unreachable),
             ProfileKind::Ordinary | ProfileKind::AlreadyConnected => {
-                let provider_id =
-                    format!("sbx-inv-{:016x}", self.key("invite", &slug).i64(at).finish());
-                self.record(true, (self.provider_account_id(account), slug), &provider_id);
+                let provider_id = format!(
+                    "sbx-inv-{:016x}",
+                    self.key("invite", &slug).i64(at).finish()
+                );
+                self.record(
+                    true,
+                    (self.provider_account_id(account), slug),
+                    &provider_id,
+                );
                 Ok(Sent { provider_id })
             }
         }
@@ -326,7 +332,10 @@ impl LinkedInConnector for SandboxConnector {
         }
         let id = self.key("message", &slug).str(idempotency_key).finish();
         let provider_id = format!("sbx-out-{id:016x}");
-        let key = (self.provider_account_id(account), idempotency_key.to_owned());
+        let key = (
+            self.provider_account_id(account),
+            idempotency_key.to_owned(),
+        );
         self.record(false, key, &provider_id);
         Ok(Sent { provider_id })
     }

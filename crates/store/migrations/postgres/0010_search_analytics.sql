@@ -144,6 +144,10 @@ EXECUTE FUNCTION prospects_location_sync();
 
 CREATE INDEX prospects_search_trgm ON prospects USING gin (search_text gin_trgm_ops);
 
+-- A text search reads the matches' conversations, their team and their list order from this
+-- index alone (it replaces 0006's `chats_by_prospect`, of which it is an extension).
+CREATE INDEX chats_by_prospect_time ON chats (prospect_id, created_at DESC, id DESC, team_id);
+DROP INDEX chats_by_prospect;
 -- Search pages walk one of these in list order; the partial ones hold only the rare rows.
 CREATE INDEX chats_by_team_status ON chats (team_id, status, created_at DESC, id DESC);
 CREATE INDEX chats_by_team_verdict ON chats (team_id, qualification, created_at DESC, id DESC)
