@@ -5,7 +5,8 @@
 //!   rows of the oldest unfinished job in one transaction, so a worker killed at any point
 //!   loses nothing and repeats nothing, and several processes can run workers on one database
 //!   (PostgreSQL hands each job to one worker at a time);
-//! - the worker calls it again at once while there is work, sleeps `poll` when there is none,
+//! - the worker calls it again after [`BATCH_PAUSE`] while there is work, sleeps `poll` when
+//!   there is none,
 //!   and backs off (doubling, at most [`MAX_ERROR_BACKOFF`]) while the store fails; it logs
 //!   errors and never stops on them, only when `shutdown` resolves, and never in the middle of
 //!   a batch.
@@ -21,6 +22,9 @@ use std::time::Duration;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Rows processed per store call (one transaction).
 pub const BATCH_ROWS: i64 = 100;
+/// The pause between two batches while there is work: on SQLite it lets API writes that wait
+/// for the write lock take it, instead of losing every race to the next batch.
+pub const BATCH_PAUSE: Duration = Duration::from_millis(5);
 /// The longest pause after repeated store errors.
 pub const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// Doublings of the pause after errors before it stops growing.
@@ -39,32 +43,25 @@ pub async fn run_imports(
         let pause = match store.process_imports(BATCH_ROWS).await {
             Ok(0) => {
                 failures = 0;
-                Some(poll)
+                poll
             }
             Ok(rows) => {
                 failures = 0;
                 tracing::debug!(rows, "import rows processed");
-                None
+                BATCH_PAUSE
             }
             Err(error) => {
                 failures = failures.saturating_add(1);
                 let pause = error_backoff(poll, failures);
                 let retry_in_ms = pause.as_millis();
                 tracing::warn!(%error, failures, retry_in_ms, "import batch failed");
-                Some(pause)
+                pause
             }
         };
-        let stop = match pause {
-            None => tokio::select! {
-                biased;
-                () = &mut shutdown => true,
-                () = std::future::ready(()) => false,
-            },
-            Some(pause) => tokio::select! {
-                biased;
-                () = &mut shutdown => true,
-                () = tokio::time::sleep(pause) => false,
-            },
+        let stop = tokio::select! {
+            biased;
+            () = &mut shutdown => true,
+            () = tokio::time::sleep(pause) => false,
         };
         if stop {
             break;
