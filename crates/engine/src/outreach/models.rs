@@ -6,7 +6,7 @@
 //! rather than leaving its conversations unanswered; a catalogued model whose provider is not
 //! configured is an error of the task, retried later.
 
-use outbound_core::model::{ModelSpec, TEMPLATE_MODEL_ID, default_catalogue};
+use outbound_core::model::{ModelSpec, default_catalogue};
 use outbound_llm::{LanguageModel, LlmError, ProviderSettings, TemplateModel, build_model};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,11 +65,6 @@ impl ModelRegistry {
         }
         Ok(model)
     }
-
-    /// Whether `id` is the offline template model.
-    pub fn is_template(id: &str) -> bool {
-        id == TEMPLATE_MODEL_ID
-    }
 }
 
 #[cfg(test)]
@@ -87,6 +82,5 @@ mod tests {
             registry.model("model_gpt4").is_err(),
             "openai is not configured"
         );
-        assert!(ModelRegistry::is_template("template"));
     }
 }

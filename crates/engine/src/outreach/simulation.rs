@@ -486,14 +486,6 @@ impl Simulation {
         })
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    pub fn team(&self) -> &str {
-        &self.team
-    }
-
     /// Runs the simulated days, calling `progress` as time goes, and audits the result.
     pub async fn run(mut self, mut progress: impl FnMut(Progress)) -> EngineResult<Report> {
         let start = self.config.start;
