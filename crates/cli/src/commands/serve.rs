@@ -144,6 +144,17 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
         },
     ));
 
+    let mut searches_stopped = imports_stop.subscribe();
+    let searches = tokio::spawn(outbound_engine::sales_navigator::run_sales_navigator(
+        Arc::clone(&store),
+        config.linkedin()?,
+        Arc::new(secrets.clone()),
+        outbound_engine::sales_navigator::DEFAULT_POLL_INTERVAL,
+        async move {
+            let _ = searches_stopped.changed().await;
+        },
+    ));
+
     let app = outbound_api::app(store, secrets, config.api_settings());
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -177,6 +188,7 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     };
     wait_for_dispatcher(dispatcher).await;
     wait_for_dispatcher(imports).await;
+    wait_for_dispatcher(searches).await;
     wait_for_dispatcher(outreach).await;
     served?;
     tracing::info!("stopped");

@@ -21,9 +21,11 @@ pub async fn run(config: &Config) -> Result<()> {
     let store = super::connect_migrated(config).await?;
     let signal = shutdown_signal().context("cannot install the signal handlers")?;
     let (engine, clock) = outreach_engine(config, &store, &secrets, None)?;
+    let connector = config.linkedin()?;
+    let secrets = Arc::new(secrets);
     let dispatcher = Dispatcher::new(
         Arc::clone(&store),
-        Arc::new(secrets),
+        Arc::clone(&secrets),
         config.webhook_config(),
     )
     .context("cannot start the webhook dispatcher")?;
@@ -32,7 +34,9 @@ pub async fn run(config: &Config) -> Result<()> {
         database = %config.redacted_database_url(),
         "worker running"
     );
-    eprintln!("Worker running: outreach, webhook deliveries and imports until SIGINT or SIGTERM");
+    eprintln!(
+        "Worker running: outreach, webhook deliveries, imports and Sales Navigator searches until SIGINT or SIGTERM"
+    );
 
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -61,6 +65,13 @@ pub async fn run(config: &Config) -> Result<()> {
             run_imports(
                 Arc::clone(&store),
                 DEFAULT_POLL_INTERVAL,
+                until_stopped(stopped.clone())
+            ),
+            outbound_engine::sales_navigator::run_sales_navigator(
+                Arc::clone(&store),
+                connector,
+                Arc::clone(&secrets),
+                outbound_engine::sales_navigator::DEFAULT_POLL_INTERVAL,
                 until_stopped(stopped.clone())
             ),
         );
