@@ -92,6 +92,8 @@ pub enum ApiError {
         "The team already has {0} active Sales Navigator imports; try again when one has finished"
     )]
     SalesNavigatorTeamLimit(i64),
+    #[error("The webhook secret is missing or wrong")]
+    InvalidWebhookSecret,
     #[error("The database is not reachable")]
     NotReady,
     #[error("An internal error occurred")]
@@ -141,6 +143,7 @@ impl ApiError {
             E::SalesNavigatorTeamLimit(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, "sales_navigator_team_limit")
             }
+            E::InvalidWebhookSecret => (StatusCode::UNAUTHORIZED, "invalid_webhook_secret"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

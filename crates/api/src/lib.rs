@@ -17,11 +17,20 @@ mod routes;
 
 use axum::Router;
 use outbound_core::secrets::SecretBox;
+use outbound_core::time::Millis;
 use outbound_store::Store;
 use std::sync::Arc;
 
 pub use catalog::ModelCatalog;
 pub use rate_limit::{InMemoryLimiter, RateLimiter, RateLimits};
+
+/// Where the API reads "now" for what it compares with the engine's timestamps.
+pub type Now = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// The machine's clock.
+pub fn system_now() -> Now {
+    Arc::new(outbound_core::time::now_millis)
+}
 
 /// Default largest request body, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -43,6 +52,13 @@ pub struct ApiSettings {
     /// The public base URL of this server, e.g. `https://outbound.example.com`: the portal link
     /// of invitations without a `redirectUrl`. None: taken from the request's `Host`.
     pub public_url: Option<String>,
+    /// The engine's clock: the analytics windows (`last24Hours`, `daily`) and provider webhooks
+    /// are measured on it, so that under `outbound serve --time-scale N` they follow the
+    /// simulated time the engine stamps its actions with. [`system_now`] otherwise.
+    pub now: Now,
+    /// The shared secret Unipile sends (header `X-Outbound-Webhook-Secret`) with its webhooks
+    /// to `POST /integrations/unipile/webhook`; none: that route answers 404.
+    pub unipile_webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -56,6 +72,10 @@ impl std::fmt::Debug for ApiSettings {
                 &self.smtp_url.as_deref().map(mailer::redact_url),
             )
             .field("public_url", &self.public_url)
+            .field(
+                "unipile_webhook_secret",
+                &self.unipile_webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -71,6 +91,10 @@ pub struct AppState {
     pub mailer: Option<Arc<mailer::Mailer>>,
     /// See [`ApiSettings::public_url`].
     pub public_url: Option<Arc<str>>,
+    /// See [`ApiSettings::now`].
+    pub now: Now,
+    /// See [`ApiSettings::unipile_webhook_secret`].
+    pub unipile_webhook_secret: Option<Arc<str>>,
 }
 
 /// The whole HTTP application.
@@ -84,6 +108,11 @@ pub fn app(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> 
         public_url: settings
             .public_url
             .map(|url| Arc::from(url.trim_end_matches('/'))),
+        now: settings.now,
+        unipile_webhook_secret: settings
+            .unipile_webhook_secret
+            .filter(|secret| !secret.is_empty())
+            .map(Arc::from),
     };
     routes::router(state, settings.max_body_bytes)
 }

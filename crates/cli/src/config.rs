@@ -163,6 +163,10 @@ pub struct Config {
     pub unipile_dsn: Option<String>,
     /// The Unipile access token, for `unipile`.
     pub unipile_api_key: Option<Secret>,
+    /// The secret Unipile's webhooks carry in `X-Outbound-Webhook-Secret` (register
+    /// `<public_url>/integrations/unipile/webhook` with that header in Unipile). Unset: the
+    /// route answers 404 and the engine relies on its periodic checks alone.
+    pub unipile_webhook_secret: Option<Secret>,
     /// The file the file layer was read from, if any (not a setting).
     pub file: Option<PathBuf>,
 }
@@ -191,6 +195,7 @@ impl Default for Config {
             sandbox_seed: 0,
             unipile_dsn: None,
             unipile_api_key: None,
+            unipile_webhook_secret: None,
             file: None,
         }
     }
@@ -217,6 +222,7 @@ impl fmt::Debug for Config {
             .field("sandbox_seed", &self.sandbox_seed)
             .field("unipile_dsn", &self.unipile_dsn)
             .field("unipile_api_key", &self.unipile_api_key)
+            .field("unipile_webhook_secret", &self.unipile_webhook_secret)
             .field("file", &self.file)
             .finish()
     }
@@ -332,6 +338,7 @@ struct FileConfig {
     sandbox_seed: Option<u64>,
     unipile_dsn: Option<String>,
     unipile_api_key: Option<Secret>,
+    unipile_webhook_secret: Option<Secret>,
 }
 
 /// Reads the configuration: defaults, then the file (`config_file`, else `OUTBOUND_CONFIG`,
@@ -425,6 +432,9 @@ impl Config {
         if let Some(key) = file.unipile_api_key {
             self.unipile_api_key = Some(key);
         }
+        if let Some(secret) = file.unipile_webhook_secret {
+            self.unipile_webhook_secret = Some(secret);
+        }
         Ok(())
     }
 
@@ -502,6 +512,9 @@ impl Config {
         }
         if let Some(key) = var("OUTBOUND_UNIPILE_API_KEY") {
             self.unipile_api_key = Some(Secret(key));
+        }
+        if let Some(secret) = var("OUTBOUND_UNIPILE_WEBHOOK_SECRET") {
+            self.unipile_webhook_secret = Some(Secret(secret));
         }
         for (name, takes_key) in ENV_PROVIDERS {
             let upper = name.to_ascii_uppercase();
@@ -724,14 +737,20 @@ impl Config {
         outbound_engine::outreach::ModelRegistry::new(self.models.clone(), providers)
     }
 
-    /// What the HTTP API needs besides the store and the master key.
-    pub fn api_settings(&self) -> ApiSettings {
+    /// What the HTTP API needs besides the store and the master key; `now` is the engine's
+    /// clock (see [`ApiSettings::now`]).
+    pub fn api_settings(&self, now: outbound_api::Now) -> ApiSettings {
         ApiSettings {
             rate_limits: self.rate_limits.clone(),
             max_body_bytes: self.max_body_bytes,
             models: ModelCatalog::new(self.models.clone(), self.configured_providers()),
             smtp_url: self.smtp_url.as_ref().map(|url| url.expose().to_owned()),
             public_url: self.public_url.clone(),
+            now,
+            unipile_webhook_secret: self
+                .unipile_webhook_secret
+                .as_ref()
+                .map(|secret| secret.expose().to_owned()),
         }
     }
 
@@ -1370,7 +1389,7 @@ mod tests {
         config
             .apply_env(env_of(&[("OUTBOUND_OPENAI_API_KEY", "k")]))
             .unwrap();
-        let settings = config.api_settings();
+        let settings = config.api_settings(outbound_api::system_now());
         let gpt5 = settings
             .models
             .get("689f6adb001e16e22378")

@@ -180,6 +180,30 @@ pub struct Alert {
     pub severity: Severity,
 }
 
+/// `type` of every alert about the LinkedIn login.
+pub const AUTH_ALERT: &str = "auth";
+
+impl Alert {
+    /// An alert about the LinkedIn login.
+    pub fn auth(sub_type: &str, message: &str, severity: Severity) -> Alert {
+        Alert {
+            kind: AUTH_ALERT.to_owned(),
+            sub_type: sub_type.to_owned(),
+            message: message.to_owned(),
+            severity,
+        }
+    }
+
+    /// The LinkedIn session ended: the agent must be set up again.
+    pub fn session_expired() -> Alert {
+        Alert::auth(
+            "session_expired",
+            "The LinkedIn session expired: set the agent up again",
+            Severity::Error,
+        )
+    }
+}
+
 /// When an agent works: a Monday→Sunday mask, a daily window and a UTC offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WorkingHours {

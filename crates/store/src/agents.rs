@@ -443,7 +443,13 @@ macro_rules! impl_agent_store {
                     next_status(agent.status, &agent.alerts, event).map_err(refusal_to_error)?;
                 match change {
                     AgentChange::Nothing => {}
-                    AgentChange::RaiseAlert(alert) => agent.alerts.push(alert),
+                    AgentChange::RaiseAlert(alert) => {
+                        // One alert of a kind: raising it again replaces it.
+                        agent
+                            .alerts
+                            .retain(|a| !(a.kind == alert.kind && a.sub_type == alert.sub_type));
+                        agent.alerts.push(alert);
+                    }
                     AgentChange::Credentials { login, country, password_sealed } => {
                         if agent.login.as_deref() != Some(login.as_str()) {
                             // Another LinkedIn account: the provider's id of the old one goes.

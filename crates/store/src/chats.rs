@@ -274,6 +274,8 @@ pub struct ProspectDeleted {
     pub campaign: Option<(String, String)>,
     pub chats: i64,
     pub messages: i64,
+    /// The engine's tasks of its conversations.
+    pub tasks: i64,
     pub webhook_events: i64,
 }
 
@@ -671,6 +673,16 @@ macro_rules! impl_chat_store {
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
+                // The engine's tasks of those conversations (idle, so none is running).
+                let tasks = sqlx::query(
+                    "DELETE FROM tasks WHERE team_id = $1 AND chat_id IN \
+                     (SELECT id FROM chats WHERE team_id = $1 AND prospect_id = $2)",
+                )
+                .bind(team)
+                .bind(prospect_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
                 let deleted_chats =
                     sqlx::query("DELETE FROM chats WHERE team_id = $1 AND prospect_id = $2")
                         .bind(team)
@@ -695,6 +707,7 @@ macro_rules! impl_chat_store {
                         .map(|c| (c.tally.campaign_id.clone(), c.campaign_name.clone())),
                     chats: count(deleted_chats),
                     messages: count(messages),
+                    tasks: count(tasks),
                     webhook_events: count(webhook_events),
                 }))
             }

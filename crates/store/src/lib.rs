@@ -19,6 +19,7 @@ pub mod dnc;
 pub mod engine;
 mod error;
 pub mod imports;
+pub mod ingress;
 pub mod postgres;
 pub mod products;
 pub mod prompts;
@@ -50,6 +51,7 @@ pub trait Store:
     + workspaces::WorkspaceStore
     + engine::EngineStore
     + sales_navigator::SalesNavigatorStore
+    + ingress::IngressStore
     + Send
     + Sync
 {

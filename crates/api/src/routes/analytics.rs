@@ -5,8 +5,9 @@
 //!   qualificationRate = qualified / answers × 100, averageMessagesPerProspect = messages /
 //!   prospects; numbers rounded to 2 decimals, 0 when the denominator is 0;
 //! - "messages" are the agent's messages, "responses"/"answers" the prospects'; activity windows
-//!   end now (last 24 hours, last 7 days); the daily breakdown lists the UTC days of the last 30
-//!   with any activity, newest first;
+//!   end now (last 24 hours, last 7 days) by the engine's clock (`ApiSettings::now`: scaled
+//!   under `serve --time-scale`); the daily breakdown lists the UTC days of the last 30 with
+//!   any activity, newest first;
 //! - the overview covers the team's own campaigns and agents; a campaign's analytics are
 //!   readable wherever the campaign is (its team, and the client team of an agency workspace
 //!   the campaign's agent is assigned to); anyone else gets 404.
@@ -14,7 +15,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use outbound_core::conversation::{CampaignStatus, percent, ratio};
-use outbound_core::time::{iso8601, now_millis};
+use outbound_core::time::iso8601;
 use outbound_store::analytics::{
     Activity, CampaignAnalytics, DAY_MS, Overview, QualificationBreakdown, StatusDistribution,
     Totals,
@@ -328,7 +329,7 @@ pub async fn overview(
 ) -> ApiResult<Json<OverviewResponse>> {
     let overview = state
         .store
-        .analytics_overview(&tenant.team_id, now_millis())
+        .analytics_overview(&tenant.team_id, (state.now)())
         .await?;
     Ok(Json(overview.into()))
 }
@@ -352,7 +353,7 @@ pub async fn campaign_analytics(
 ) -> ApiResult<Json<CampaignAnalyticsResponse>> {
     let analytics = state
         .store
-        .campaign_analytics(&tenant.team_id, &campaign_id, now_millis())
+        .campaign_analytics(&tenant.team_id, &campaign_id, (state.now)())
         .await
         .or_not_found(CAMPAIGN_NOT_FOUND)?;
     Ok(Json(analytics.into()))

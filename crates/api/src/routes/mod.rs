@@ -7,6 +7,7 @@ mod campaigns;
 mod dnc;
 mod health;
 mod imports;
+mod integrations;
 mod models;
 mod products;
 mod prompts;
@@ -58,6 +59,7 @@ use crate::{AppState, auth, docs, request_id};
         (name = "Campaigns", description = "Outreach campaigns: one agent, one product, one prompt"),
         (name = "Workspaces", description = "Agency client workspaces, their clients and agents"),
         (name = "Prospects", description = "People in campaigns: imports, conversations, search"),
+        (name = "Integrations", description = "Events from LinkedIn providers (Unipile webhooks)"),
     )
 )]
 struct ApiDoc;
@@ -147,18 +149,24 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::get_import))
 }
 
-/// The OpenAPI document of every `/v1` route.
+/// The routes LinkedIn providers call: no API key (each checks its own shared secret).
+fn integration_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(integrations::unipile_webhook))
+}
+
+/// The OpenAPI document of every `/v1` route and of the integration routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    v1_routes().split_for_parts().1
+    v1_routes().merge(integration_routes()).split_for_parts().1
 }
 
 /// The whole application with its layers.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (v1, document) = v1_routes()
+    let (api, document) = v1_routes()
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+        .merge(integration_routes())
         .split_for_parts();
     let document_json = Arc::new(document.to_pretty_json().unwrap_or_default());
     let reference_page = Arc::new(docs::render(&document));
@@ -184,7 +192,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
                 async move { Html(page.as_str().to_owned()) }
             }),
         )
-        .merge(v1)
+        .merge(api)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -17,7 +17,8 @@
 //!   only when the verdict changed the conversation;
 //! - a prospect can be deleted only when each of its conversations is paused or finished
 //!   (409 `prospect_active`). The summary reports the campaign of its first conversation (by
-//!   creation) when it has several; `tasks` is 0 (no task table yet).
+//!   creation) when it has several; `tasks` counts the engine's tasks removed with its
+//!   conversations.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -45,8 +46,6 @@ const PAGE_LIMIT: (i64, i64) = (1, 100);
 const DEFAULT_PAGE_LIMIT: i64 = 25;
 /// Most prospect ids in one bulk deletion.
 const MAX_BULK_IDS: usize = 100;
-/// Tasks deleted with a prospect: there is no task table yet.
-const NO_TASKS: i64 = 0;
 /// Longest id a cursor may carry (ids are 20 characters).
 const MAX_CURSOR_ID_LEN: usize = 64;
 /// Separates the timestamp from the id inside a cursor.
@@ -248,7 +247,7 @@ pub struct ActionResult {
 pub struct ProspectDeletedItems {
     chats: i64,
     messages: i64,
-    /// Always 0: there is no task table yet.
+    /// The engine's tasks of those conversations.
     tasks: i64,
     webhook_events: i64,
 }
@@ -258,7 +257,7 @@ impl From<&ProspectDeleted> for ProspectDeletedItems {
         ProspectDeletedItems {
             chats: d.chats,
             messages: d.messages,
-            tasks: NO_TASKS,
+            tasks: d.tasks,
             webhook_events: d.webhook_events,
         }
     }

@@ -447,3 +447,49 @@ both_backends!(
         assert_eq!(app.get(app.key(), &path).await.expect(200).clone(), mine);
     }
 );
+
+/// Under `serve --time-scale`, the API measures its windows on the engine's clock (here three
+/// days ahead of the machine's): a message of two hours ago by the machine's clock is three
+/// days old by the engine's, outside the last 24 hours but inside the last week.
+async fn windows_follow_the_engine_clock(backend: crate::common::Backend) {
+    let Some(app) = TestApp::spawn_with_settings(backend, |settings| {
+        settings.now = std::sync::Arc::new(|| now_millis() + 3 * DAY);
+    })
+    .await
+    else {
+        return;
+    };
+    let campaign = new_campaign(&app, app.key(), "Scaled", "Widget").await;
+    let chat = add(&app, &app.team.team_id, &campaign.id, "scaled").await;
+    message(
+        &app,
+        &app.team.team_id,
+        &chat,
+        Role::Assistant,
+        now_millis() - 2 * HOUR,
+    )
+    .await;
+    let overview = app.get(app.key(), "/v1/analytics/overview").await;
+    assert_eq!(
+        overview.expect(200)["activity"],
+        json!({
+            "last24Hours": { "messages": 0, "qualified": 0 },
+            "lastWeek": { "messages": 1, "qualified": 0 },
+        })
+    );
+    let other = app.new_team(Plan::Unlimited).await;
+    let path = format!("/v1/analytics/campaigns/{}", campaign.id);
+    app.get(&other.key, &path)
+        .await
+        .expect_error(404, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_follow_the_engine_clock_sqlite() {
+    windows_follow_the_engine_clock(crate::common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_follow_the_engine_clock_postgres() {
+    windows_follow_the_engine_clock(crate::common::Backend::Postgres).await;
+}

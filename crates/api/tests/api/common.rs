@@ -213,6 +213,8 @@ impl TestApp {
             models: ModelCatalog::new(default_catalogue(), ["openai".to_owned()]),
             smtp_url: None,
             public_url: None,
+            now: outbound_api::system_now(),
+            unipile_webhook_secret: None,
         };
         configure(&mut settings);
         let secrets =

@@ -18,5 +18,6 @@ mod prospects;
 mod rate_limits;
 mod sales_navigator;
 mod search;
+mod unipile;
 mod webhooks;
 mod workspaces;

@@ -130,6 +130,9 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     if let Some(factor) = time_scale {
         eprintln!("Outreach engine on simulated time, {factor}x faster than real time");
     }
+    // The API reads the engine's time, so analytics follow a scaled clock too.
+    let api_clock = Arc::clone(&clock);
+    let api_now: outbound_api::Now = Arc::new(move || api_clock.now());
     let (engine_stop, mut engine_stopped) = tokio::sync::watch::channel(false);
     let outreach = tokio::spawn(engine.run(clock, DEFAULT_POLL, async move {
         let _ = engine_stopped.changed().await;
@@ -155,7 +158,7 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
         },
     ));
 
-    let app = outbound_api::app(store, secrets, config.api_settings());
+    let app = outbound_api::app(store, secrets, config.api_settings(api_now));
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let name = signal.await;
