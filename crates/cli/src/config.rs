@@ -34,6 +34,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "outbound.toml";
 pub const CONFIG_ENV: &str = "OUTBOUND_CONFIG";
 /// Appended to the SQLite file's path to name the file holding a generated master key.
 const KEY_FILE_SUFFIX: &str = ".key";
+/// Suffix of the sandbox network's ledger beside a SQLite database file.
+const SANDBOX_LEDGER_SUFFIX: &str = ".sandbox";
 /// Permissions of a generated key file: readable and writable by its owner only.
 #[cfg(unix)]
 const KEY_FILE_MODE: u32 = 0o600;
@@ -705,9 +707,15 @@ impl Config {
     /// The LinkedIn connector of the outreach engine.
     pub fn linkedin(&self) -> Result<Arc<dyn outbound_linkedin::LinkedInConnector>> {
         match self.linkedin_connector {
-            LinkedInConnectorKind::Sandbox => Ok(Arc::new(
-                outbound_linkedin::SandboxConnector::with_defaults(self.sandbox_seed),
-            )),
+            LinkedInConnectorKind::Sandbox => {
+                let sandbox = outbound_linkedin::SandboxConnector::with_defaults(self.sandbox_seed);
+                match self.sandbox_ledger_path() {
+                    Some(path) => Ok(Arc::new(sandbox.with_ledger_file(&path).with_context(
+                        || format!("cannot open the sandbox ledger {}", path.display()),
+                    )?)),
+                    None => Ok(Arc::new(sandbox)),
+                }
+            }
             LinkedInConnectorKind::Unipile => {
                 let (Some(dsn), Some(key)) = (&self.unipile_dsn, &self.unipile_api_key) else {
                     anyhow::bail!(
@@ -720,6 +728,16 @@ impl Config {
                 Ok(Arc::new(connector))
             }
         }
+    }
+
+    /// Where the sandbox network remembers its sends across restarts: `<database file>.sandbox`
+    /// beside a SQLite file; none (memory) for PostgreSQL and in-memory SQLite.
+    pub fn sandbox_ledger_path(&self) -> Option<PathBuf> {
+        if outbound_store::is_postgres_url(&self.database_url) {
+            return None;
+        }
+        sqlite_file_path(&self.database_url)
+            .map(|database| beside(&database, SANDBOX_LEDGER_SUFFIX))
     }
 
     /// The language models of the configured catalogue and providers.
@@ -852,8 +870,13 @@ pub fn sqlite_file_path(url: &str) -> Option<PathBuf> {
 
 /// `<database>.key`.
 fn key_file_path(database: &Path) -> PathBuf {
+    beside(database, KEY_FILE_SUFFIX)
+}
+
+/// `<database><suffix>`: a file that belongs to a SQLite database.
+fn beside(database: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(database.as_os_str());
-    name.push(KEY_FILE_SUFFIX);
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -1512,6 +1535,23 @@ mod tests {
             key_file_path(Path::new("/tmp/x.db")),
             PathBuf::from("/tmp/x.db.key")
         );
+    }
+
+    #[test]
+    fn the_sandbox_ledger_lives_beside_a_sqlite_file_only() {
+        let ledger = |url: &str| {
+            Config {
+                database_url: url.to_owned(),
+                ..Config::default()
+            }
+            .sandbox_ledger_path()
+        };
+        assert_eq!(
+            ledger("sqlite:///var/lib/o.db"),
+            Some(PathBuf::from("/var/lib/o.db.sandbox"))
+        );
+        assert_eq!(ledger("sqlite::memory:"), None);
+        assert_eq!(ledger("postgres://postgres@127.0.0.1/outbound"), None);
     }
 
     #[test]

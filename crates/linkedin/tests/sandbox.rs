@@ -1,11 +1,11 @@
 //! The sandbox network through the public `LinkedInConnector` API: determinism, rates, logins,
-//! invitations and stateless replies.
+//! invitations, stateless replies, and a send ledger that outlives the process.
 
 use outbound_linkedin::sandbox::replies::{self, Intent};
 use outbound_linkedin::sandbox::{DelayRange, InterestMix, ProfileKind};
 use outbound_linkedin::{
     Account, CheckpointKind, ConnectorError, InvitationState, LinkedInConnector, LoginOutcome,
-    SandboxConfig, SandboxConnector, SentRef,
+    SandboxConfig, SandboxConnector, SendProbe, SentRef,
 };
 use std::time::Duration;
 
@@ -558,4 +558,53 @@ async fn messages_get_stable_ids() {
         sandbox.send_message(&me(), &u, "  ", "key-3", T0).await,
         Err(ConnectorError::Rejected(_))
     ));
+}
+
+/// What a connector with a ledger file sent, a new connector on that file (a restarted server)
+/// still finds; a connector without the file does not.
+#[tokio::test]
+async fn the_ledger_file_remembers_sends_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("outbound-sandbox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("outbound.db.sandbox");
+    let _ = std::fs::remove_file(&path);
+    let target = url(7);
+    let probe = SendProbe::Message {
+        text: "Hello",
+        idempotency_key: "send-1",
+        at: T0,
+    };
+    let sent = {
+        let before = SandboxConnector::with_defaults(SEED)
+            .with_ledger_file(&path)
+            .expect("ledger");
+        before
+            .invite(&me(), &target, None, T0)
+            .await
+            .expect("invite");
+        before
+            .send_message(&me(), &target, "Hello", "send-1", T0)
+            .await
+            .expect("send")
+    };
+    let after = SandboxConnector::with_defaults(SEED)
+        .with_ledger_file(&path)
+        .expect("ledger again");
+    assert_eq!(after.find_sent(&me(), &target, probe).await, Ok(Some(sent)));
+    assert!(
+        after
+            .find_sent(&me(), &target, SendProbe::Invitation)
+            .await
+            .expect("probe")
+            .is_some()
+    );
+    let other_key = SendProbe::Message {
+        text: "Hello",
+        idempotency_key: "send-2",
+        at: T0,
+    };
+    assert_eq!(after.find_sent(&me(), &target, other_key).await, Ok(None));
+    let forgetful = SandboxConnector::with_defaults(SEED);
+    assert_eq!(forgetful.find_sent(&me(), &target, probe).await, Ok(None));
+    let _ = std::fs::remove_dir_all(&dir);
 }

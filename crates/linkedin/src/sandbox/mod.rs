@@ -15,11 +15,14 @@
 //!   6-digit code solves; a login containing [`EXPIRED_MARKER`] logs in but every later call
 //!   answers `SessionExpired` (to exercise the `auth_needed` path); any call but `login` needs
 //!   the `provider_account_id` that `login` returned;
-//! - the one piece of state is an in-process ledger of what was sent (shared by clones), so that
-//!   [`LinkedInConnector::find_sent`] can tell whether an interrupted send happened; it is lost
-//!   with the process, like the simulated network's memory of it.
+//! - the one piece of state is the ledger of what was sent (shared by clones), so that
+//!   [`LinkedInConnector::find_sent`] can tell whether an interrupted send happened: in memory,
+//!   or in a file that outlives the process ([`SandboxConnector::with_ledger_file`], what
+//!   `outbound serve` uses), as LinkedIn remembers what it delivered; a send whose record cannot
+//!   be written fails (`Transient`): unrecorded, it did not happen.
 
 mod config;
+mod ledger;
 mod people;
 pub mod replies;
 
@@ -32,9 +35,11 @@ use crate::connector::{
 };
 use crate::hash::Hasher;
 use async_trait::async_trait;
+use ledger::{Ledger, SendKey};
 use outbound_core::dnc::slug_of;
 use outbound_core::time::Millis;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A login containing this (case-insensitive) asks for a two-factor code.
@@ -53,13 +58,6 @@ pub enum ProfileKind {
     AlreadyConnected,
     Unreachable,
     InvitesDisabled,
-}
-
-/// What the sandbox sent, by account: invited slugs, and message keys with what they returned.
-#[derive(Debug, Default)]
-struct Ledger {
-    invitations: HashMap<(String, String), String>,
-    messages: HashMap<(String, String), String>,
 }
 
 /// The simulated LinkedIn network.
@@ -88,6 +86,15 @@ impl SandboxConnector {
             config: SandboxConfig::default(),
             ledger: Arc::default(),
         }
+    }
+
+    /// The same network, remembering its sends in `path` (created if missing, read back if
+    /// present) instead of in memory.
+    pub fn with_ledger_file(self, path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            ledger: Arc::new(Mutex::new(Ledger::open(path)?)),
+            ..self
+        })
     }
 
     pub fn seed(&self) -> u64 {
@@ -142,25 +149,25 @@ impl SandboxConnector {
         })
     }
 
-    fn record(&self, invitation: bool, key: (String, String), provider_id: &str) {
-        if let Ok(mut ledger) = self.ledger.lock() {
-            let book = if invitation {
-                &mut ledger.invitations
-            } else {
-                &mut ledger.messages
-            };
-            book.insert(key, provider_id.to_owned());
-        }
+    /// Remembers a send; an error means the send's outcome is unknown to the caller.
+    fn record(
+        &self,
+        invitation: bool,
+        key: SendKey,
+        provider_id: &str,
+    ) -> Result<(), ConnectorError> {
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| ConnectorError::Transient("the sandbox ledger is poisoned".into()))?;
+        ledger
+            .record(invitation, key, provider_id)
+            .map_err(|e| ConnectorError::Transient(format!("the sandbox ledger: {e}")))
     }
 
-    fn recorded(&self, invitation: bool, key: &(String, String)) -> Option<String> {
+    fn recorded(&self, invitation: bool, key: &SendKey) -> Option<String> {
         let ledger = self.ledger.lock().ok()?;
-        let book = if invitation {
-            &ledger.invitations
-        } else {
-            &ledger.messages
-        };
-        book.get(key).cloned()
+        ledger.recorded(invitation, key).map(str::to_owned)
     }
 
     fn logged_in(&self, account: &Account) -> LoginOutcome {
@@ -288,7 +295,7 @@ impl LinkedInConnector for SandboxConnector {
                     true,
                     (self.provider_account_id(account), slug),
                     &provider_id,
-                );
+                )?;
                 Ok(Sent { provider_id })
             }
         }
@@ -336,7 +343,7 @@ impl LinkedInConnector for SandboxConnector {
             self.provider_account_id(account),
             idempotency_key.to_owned(),
         );
-        self.record(false, key, &provider_id);
+        self.record(false, key, &provider_id)?;
         Ok(Sent { provider_id })
     }
 
