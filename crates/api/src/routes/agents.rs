@@ -662,6 +662,7 @@ pub async fn resume_agent(
         (status = 400, description = "invalid_status, with currentStatus", body = ErrorBody),
         (status = 401, description = "Invalid or missing API key", body = ErrorBody),
         (status = 404, description = "Agent not found", body = ErrorBody),
+        (status = 409, description = "campaign_busy: an import into one of its campaigns is unfinished", body = ErrorBody),
     )
 )]
 pub async fn delete_agent(
