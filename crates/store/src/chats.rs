@@ -874,6 +874,8 @@ macro_rules! impl_chat_store {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(StoreError::NotFound)?;
+                // The page's ids first, from the campaign's indexes alone (no row is read for
+                // the conversations an `offset` skips), then their columns.
                 let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
                     "SELECT ",
                     summary_columns!(),
@@ -882,35 +884,39 @@ macro_rules! impl_chat_store {
                 ));
                 // Scoped through the campaign's owner (not `ch.team_id`, which would offer the
                 // planners the team-wide indexes instead of the campaign's).
-                query.push_bind(owner).push(" AND ch.campaign_id = ").push_bind(campaign_id);
+                query
+                    .push_bind(owner)
+                    .push(" AND ch.id IN (SELECT id FROM chats WHERE campaign_id = ")
+                    .push_bind(campaign_id);
                 if let Some(code) = filter.status {
-                    query.push(" AND ch.status = ").push_bind(code);
+                    query.push(" AND status = ").push_bind(code);
                 }
                 // Literal conditions, so that the partial indexes of 0009 apply.
                 match filter.paused {
-                    Some(true) => query.push(" AND ch.paused"),
-                    Some(false) => query.push(" AND NOT ch.paused"),
+                    Some(true) => query.push(" AND paused"),
+                    Some(false) => query.push(" AND NOT paused"),
                     None => &mut query,
                 };
                 match filter.has_responded {
-                    Some(true) => query.push(" AND ch.has_responded"),
-                    Some(false) => query.push(" AND NOT ch.has_responded"),
+                    Some(true) => query.push(" AND has_responded"),
+                    Some(false) => query.push(" AND NOT has_responded"),
                     None => &mut query,
                 };
                 if let ChatPage::After(cursor) = page {
                     query
-                        .push(" AND ch.created_at <= ")
+                        .push(" AND created_at <= ")
                         .push_bind(cursor.created_at)
-                        .push(" AND (ch.created_at, ch.id) < (")
+                        .push(" AND (created_at, id) < (")
                         .push_bind(cursor.created_at)
                         .push(", ")
                         .push_bind(cursor.id.clone())
                         .push(")");
                 }
-                query.push(" ORDER BY ch.created_at DESC, ch.id DESC LIMIT ").push_bind(limit);
+                query.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
                 if let ChatPage::Offset(offset) = page {
                     query.push(" OFFSET ").push_bind(*offset);
                 }
+                query.push(") ORDER BY ch.created_at DESC, ch.id DESC");
                 query
                     .build_query_as::<SummaryRow>()
                     .fetch_all(&self.pool)
