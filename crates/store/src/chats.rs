@@ -645,51 +645,41 @@ macro_rules! impl_chat_store {
                 if !chats.iter().all(DoomedChatRow::is_idle) {
                     return Ok(Err(DeleteRefusal::Active));
                 }
-                let messages = sqlx::query(
+                // Every statement deletes the rows of the person (`$1` team, `$2` prospect).
+                let mut rows_of_person = async |sql: &'static str| -> StoreResult<i64> {
+                    let done = sqlx::query(sql)
+                        .bind(team)
+                        .bind(prospect_id)
+                        .execute(&mut **tx)
+                        .await?;
+                    Ok(count(done.rows_affected()))
+                };
+                let messages = rows_of_person(
                     "DELETE FROM messages WHERE team_id = $1 AND chat_id IN \
                      (SELECT id FROM chats WHERE team_id = $1 AND prospect_id = $2)",
                 )
-                .bind(team)
-                .bind(prospect_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+                .await?;
                 // The deliveries of those events go too: their bodies carry the person's data.
-                sqlx::query(
+                rows_of_person(
                     "DELETE FROM webhook_deliveries WHERE team_id = $1 AND event_id IN \
                      (SELECT id FROM events WHERE team_id = $1 AND chat_id IN \
                      (SELECT id FROM chats WHERE team_id = $1 AND prospect_id = $2))",
                 )
-                .bind(team)
-                .bind(prospect_id)
-                .execute(&mut **tx)
                 .await?;
-                let webhook_events = sqlx::query(
+                let webhook_events = rows_of_person(
                     "DELETE FROM events WHERE team_id = $1 AND chat_id IN \
                      (SELECT id FROM chats WHERE team_id = $1 AND prospect_id = $2)",
                 )
-                .bind(team)
-                .bind(prospect_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+                .await?;
                 // The engine's tasks of those conversations (idle, so none is running).
-                let tasks = sqlx::query(
+                let tasks = rows_of_person(
                     "DELETE FROM tasks WHERE team_id = $1 AND chat_id IN \
                      (SELECT id FROM chats WHERE team_id = $1 AND prospect_id = $2)",
                 )
-                .bind(team)
-                .bind(prospect_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+                .await?;
                 let deleted_chats =
-                    sqlx::query("DELETE FROM chats WHERE team_id = $1 AND prospect_id = $2")
-                        .bind(team)
-                        .bind(prospect_id)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
+                    rows_of_person("DELETE FROM chats WHERE team_id = $1 AND prospect_id = $2")
+                        .await?;
                 for chat in &chats {
                     Self::apply_tally(tx, &chat.tally.campaign_id, chat.tally.tally().negated())
                         .await?;
@@ -705,10 +695,10 @@ macro_rules! impl_chat_store {
                     campaign: chats
                         .first()
                         .map(|c| (c.tally.campaign_id.clone(), c.campaign_name.clone())),
-                    chats: count(deleted_chats),
-                    messages: count(messages),
-                    tasks: count(tasks),
-                    webhook_events: count(webhook_events),
+                    chats: deleted_chats,
+                    messages,
+                    tasks,
+                    webhook_events,
                 }))
             }
 

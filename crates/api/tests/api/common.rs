@@ -348,6 +348,77 @@ impl TestApp {
     pub fn key(&self) -> &str {
         &self.team.key
     }
+
+    /// The rows of `sql` (with `$1` = `arg`), read straight from the app's database: for what
+    /// the API does not show (tasks, counts across teams).
+    pub async fn rows<T>(&self, sql: &str, arg: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .expect("sqlite");
+                sqlx::query_as(sql).bind(arg).fetch_all(&mut conn).await
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .expect("postgres");
+                sqlx::query_as(sql).bind(arg).fetch_all(&mut conn).await
+            }
+        }
+        .expect("query")
+    }
+
+    /// The one value of `sql` (with `$1` = `arg`) on the app's database.
+    pub async fn scalar<T>(&self, sql: &str, arg: &str) -> T
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let mut rows = self.rows::<(T,)>(sql, arg).await;
+        assert_eq!(rows.len(), 1, "one row expected from {sql}");
+        rows.remove(0).0
+    }
+
+    /// Runs `sqlite` or `postgres` statements (each bound to `args`) on the app's database: for
+    /// states the API cannot reach.
+    pub async fn execute(&self, sqlite: &[&str], postgres: &[&str], args: &[&str]) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .expect("sqlite");
+                for statement in sqlite {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(*statement));
+                    for arg in args {
+                        query = query.bind(*arg);
+                    }
+                    query.execute(&mut conn).await.expect("sql");
+                }
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .expect("postgres");
+                for statement in postgres {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(*statement));
+                    for arg in args {
+                        query = query.bind(*arg);
+                    }
+                    query.execute(&mut conn).await.expect("sql");
+                }
+            }
+        }
+    }
 }
 
 /// Creates an empty database on the server at `admin_url` and returns its URL.

@@ -5,13 +5,12 @@
 //! opened on the same database.
 
 use crate::both_backends;
-use crate::common::{Backend, TestApp, keys, timestamp};
+use crate::common::{TestApp, keys, timestamp};
 use outbound_core::plan::Plan;
 use outbound_core::prompt::PromptType;
 use outbound_store::Store;
 use outbound_store::campaigns::NewCampaign;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::collections::{BTreeMap, HashSet};
 
 /// Rows per worker step in tests (the engine's batch size).
@@ -89,94 +88,14 @@ async fn prospects_count(app: &TestApp, campaign_id: &str) -> i64 {
         .prospects
 }
 
-/// One integer computed by `sql` (with `$1` = `arg`) on the app's database.
-async fn scalar_int(app: &TestApp, sql: &str, arg: &str) -> i64 {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match app.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("sqlite");
-            sqlx::query_scalar(sql)
-                .bind(arg)
-                .fetch_one(&mut conn)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .expect("postgres");
-            sqlx::query_scalar(sql)
-                .bind(arg)
-                .fetch_one(&mut conn)
-                .await
-                .expect("query")
-        }
-    }
-}
-
-/// One text computed by `sql` (with `$1` = `arg`) on the app's database.
-async fn scalar_text(app: &TestApp, sql: &str, arg: &str) -> String {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match app.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("sqlite");
-            sqlx::query_scalar(sql)
-                .bind(arg)
-                .fetch_one(&mut conn)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .expect("postgres");
-            sqlx::query_scalar(sql)
-                .bind(arg)
-                .fetch_one(&mut conn)
-                .await
-                .expect("query")
-        }
-    }
-}
-
-/// Runs the statements of `sqlite` or `postgres` on the app's database.
-async fn execute(app: &TestApp, sqlite: &[&str], postgres: &[&str]) {
-    match app.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("sqlite");
-            for statement in sqlite {
-                sqlx::query(sqlx::AssertSqlSafe(*statement))
-                    .execute(&mut conn)
-                    .await
-                    .expect("sql");
-            }
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .expect("postgres");
-            for statement in postgres {
-                sqlx::query(sqlx::AssertSqlSafe(*statement))
-                    .execute(&mut conn)
-                    .await
-                    .expect("sql");
-            }
-        }
-    }
-}
-
 /// How many import jobs and chats exist in the whole database, whatever the team (`$1` is a
 /// dummy argument: no id is empty).
 async fn jobs_and_chats(app: &TestApp) -> (i64, i64) {
     (
-        scalar_int(app, "SELECT COUNT(*) FROM imports WHERE id <> $1", "").await,
-        scalar_int(app, "SELECT COUNT(*) FROM chats WHERE id <> $1", "").await,
+        app.scalar::<i64>("SELECT COUNT(*) FROM imports WHERE id <> $1", "")
+            .await,
+        app.scalar::<i64>("SELECT COUNT(*) FROM chats WHERE id <> $1", "")
+            .await,
     )
 }
 
@@ -292,19 +211,19 @@ both_backends!(
         let chat_id = row["chatId"].as_str().expect("chatId");
         let prospect_id = row["prospectId"].as_str().expect("prospectId");
         assert_eq!(
-            scalar_text(&app, "SELECT prospect_id FROM chats WHERE id = $1", chat_id).await,
+            app.scalar::<String>("SELECT prospect_id FROM chats WHERE id = $1", chat_id).await,
             prospect_id
         );
         assert_eq!(
-            scalar_text(&app, "SELECT url FROM prospects WHERE id = $1", prospect_id).await,
+            app.scalar::<String>("SELECT url FROM prospects WHERE id = $1", prospect_id).await,
             "https://linkedin.com/in/jane-doe"
         );
         assert_eq!(
-            scalar_text(&app, "SELECT custom_data FROM chats WHERE id = $1", chat_id).await,
+            app.scalar::<String>("SELECT custom_data FROM chats WHERE id = $1", chat_id).await,
             "Met at the fair"
         );
         assert_eq!(
-            scalar_int(&app, "SELECT status FROM chats WHERE id = $1", chat_id).await,
+            app.scalar::<i64>("SELECT status FROM chats WHERE id = $1", chat_id).await,
             0
         );
         assert_eq!(prospects_count(&app, &campaign_id).await, 1);
@@ -426,14 +345,13 @@ both_backends!(
         assert_eq!(already["message"], "Prospect already in this campaign");
         let ongoing_chat = report[5]["chatId"].as_str().expect("chatId");
         assert_eq!(
-            scalar_int(&app, "SELECT status FROM chats WHERE id = $1", ongoing_chat).await,
+            app.scalar::<i64>("SELECT status FROM chats WHERE id = $1", ongoing_chat).await,
             3,
             "an ongoing conversation starts as contacted"
         );
         assert_eq!(prospects_count(&app, &campaign_id).await, 3);
         assert_eq!(
-            scalar_int(
-                &app,
+            app.scalar::<i64>(
                 "SELECT COUNT(*) FROM chats WHERE campaign_id = $1",
                 &campaign_id
             )
@@ -441,8 +359,7 @@ both_backends!(
             3
         );
         assert_eq!(
-            scalar_int(
-                &app,
+            app.scalar::<i64>(
                 "SELECT COUNT(*) FROM prospects WHERE url = $1",
                 "https://linkedin.com/in/blocked"
             )
@@ -505,7 +422,7 @@ both_backends!(
         assert_eq!(report[0]["customDataSaved"], true);
         let chat = report[0]["chatId"].as_str().expect("chatId");
         assert_eq!(
-            scalar_text(&app, "SELECT custom_data FROM chats WHERE id = $1", chat).await,
+            app.scalar::<String>("SELECT custom_data FROM chats WHERE id = $1", chat).await,
             "Source: n8n"
         );
         assert_eq!(report[1]["chatCreated"], true);
@@ -985,8 +902,7 @@ both_backends!(
             .collect();
         assert_eq!(chats.len(), 9);
         assert_eq!(
-            scalar_int(
-                &app,
+            app.scalar::<i64>(
                 "SELECT COUNT(*) FROM chats WHERE campaign_id = $1",
                 &campaign_id
             )
@@ -1005,8 +921,7 @@ both_backends!(
 both_backends!(
     async fn a_job_whose_batches_keep_failing_is_failed_and_does_not_block_the_queue(app) {
         let campaign_id = campaign(&app, &app.team.team_id, "Failing").await;
-        execute(
-            &app,
+        app.execute(
             &["CREATE TRIGGER refuse_chats BEFORE INSERT ON chats \
                BEGIN SELECT RAISE(ABORT, 'refused'); END"],
             &[
@@ -1015,6 +930,7 @@ both_backends!(
                 "CREATE TRIGGER refuse_chats BEFORE INSERT ON chats FOR EACH ROW \
                  EXECUTE FUNCTION refuse_chats()",
             ],
+            &[],
         )
         .await;
         let doomed = app
@@ -1048,10 +964,10 @@ both_backends!(
             "every failed batch was rolled back"
         );
 
-        execute(
-            &app,
+        app.execute(
             &["DROP TRIGGER refuse_chats"],
             &["DROP TRIGGER refuse_chats ON chats"],
+            &[],
         )
         .await;
         let next = app

@@ -5,7 +5,7 @@
 //! run by `outbound_engine::sales_navigator`, its people imported by the import worker.
 
 use crate::both_backends;
-use crate::common::{Backend, TestApp, keys, timestamp};
+use crate::common::{TestApp, keys, timestamp};
 use outbound_core::plan::Plan;
 use outbound_core::time::now_millis;
 use outbound_engine::outreach::{Engine, EngineConfig, ModelRegistry};
@@ -13,7 +13,6 @@ use outbound_engine::sales_navigator::{AGENT_WAIT, process_next, process_next_at
 use outbound_linkedin::{Account, LinkedInConnector, SandboxConnector};
 use outbound_store::Store;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::sync::Arc;
 
 const PATH: &str = "/v1/prospects/sales-navigator";
@@ -104,54 +103,17 @@ fn source_id(reply: &crate::common::Reply) -> String {
 
 /// Saved searches in the database, whatever their team.
 async fn sources_count(app: &TestApp) -> i64 {
-    let sql = "SELECT COUNT(*) FROM sales_navigator_sources";
-    match app.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("sqlite");
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut conn)
-                .await
-                .expect("count")
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .expect("postgres");
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut conn)
-                .await
-                .expect("count")
-        }
-    }
+    app.scalar(
+        "SELECT COUNT(*) FROM sales_navigator_sources WHERE id <> $1",
+        "",
+    )
+    .await
 }
 
 /// Makes a campaign a draft, which the API cannot do (nothing creates drafts yet).
 async fn make_draft(app: &TestApp, campaign: &str) {
     let sql = "UPDATE campaigns SET status = 'draft' WHERE id = $1";
-    match app.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("sqlite");
-            sqlx::query(sql)
-                .bind(campaign)
-                .execute(&mut conn)
-                .await
-                .expect("draft");
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .expect("postgres");
-            sqlx::query(sql)
-                .bind(campaign)
-                .execute(&mut conn)
-                .await
-                .expect("draft");
-        }
-    }
+    app.execute(&[sql], &[sql], &[campaign]).await;
 }
 
 /// Runs the outreach engine once, as `outbound serve` would: it logs set-up agents in.
