@@ -5,10 +5,14 @@
 //! - a task has a deterministic id (`<agent or chat id>:<kind>`, [`task_id`]), so there is at
 //!   most one task of a kind per owner and scheduling one twice is an upsert; recurring tasks
 //!   (slots, checks) are rescheduled in place;
-//! - workers claim due tasks (`pending`, `due_at <= now`) in `(due_at, id)` order and hold them
-//!   `running` until a lease on the wall clock runs out (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
-//!   SQLite: one writer); finishing a claim only touches a task that is still `running`, so a
-//!   task re-armed meanwhile keeps its new schedule;
+//! - workers claim due tasks (`pending`, `due_at <= now`) in `(due_at, id)` order until a lease
+//!   on the wall clock runs out. PostgreSQL marks each task `running` (`FOR UPDATE SKIP
+//!   LOCKED`); SQLite (one writer, where every written page costs) records the whole batch as
+//!   ONE `task_claims` row instead, and its tasks stay `pending` but invisible to other claims
+//!   until the batch is settled or the claim's lease runs out. Finishing a claim only touches a
+//!   task still as claimed (`running`; on SQLite `pending` with the claimed due time), so a task
+//!   re-armed or cancelled meanwhile keeps its new state; an expired claim counts as an attempt
+//!   of each of its tasks, as an expired `running` lease does;
 //! - a send (invitation or message) is recorded `sending` and COMMITTED by [`EngineStore::begin_sends`]
 //!   before the connector is called, after re-checking in that transaction that the
 //!   conversation may still be contacted (campaign active, agent running, chat not paused nor
@@ -73,6 +77,14 @@ pub const QUALIFIED_BY_AI: &str = "ai";
 const INSERT_CHUNK: usize = 500;
 /// How a local day is stored (`agents.usage_day`, `agent_days.day`).
 const DAY_FORMAT: &str = "%Y-%m-%d";
+
+/// The ids of the tasks held by claim rows (SQLite), for `id NOT IN (...)`: a claim's `tasks`
+/// is a JSON object mapping each task id to its due time when claimed.
+macro_rules! claimed_ids {
+    () => {
+        "SELECT j.key FROM task_claims c, json_each(c.tasks) j"
+    };
+}
 
 /// The id of the task of `kind` owned by an agent or a chat.
 pub fn task_id(owner: &str, kind: &str) -> String {
@@ -153,6 +165,14 @@ pub struct Task {
     pub not_before: Option<Millis>,
     pub attempts: i64,
     pub payload: Option<String>,
+}
+
+/// The tasks of one claim; `id` names the claim row on SQLite (see the module doc), `None`
+/// where each task is marked `running` instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: Option<String>,
+    pub tasks: Vec<Task>,
 }
 
 /// A task to schedule (replacing the one with the same id).
@@ -723,6 +743,8 @@ pub enum AgentOp {
 pub struct Settlement {
     /// Engine time of the batch (timestamps of the rows it writes).
     pub now: Millis,
+    /// The claim whose tasks this settlement finishes ([`Claimed::id`]): released with it.
+    pub claim: Option<String>,
     pub sends: Vec<SendSettle>,
     pub chats: Vec<ChatOp>,
     pub tasks: Vec<TaskOp>,
@@ -808,14 +830,14 @@ pub trait EngineStore {
     /// Each claim counts as an
     /// attempt; a due task already claimed `max_attempts` times without finishing (it failed,
     /// or its process died on it) ends `failed` instead. The returned `attempts` are those
-    /// before this claim.
+    /// before this claim. The settlement of the batch names the claim ([`Settlement::claim`]).
     async fn claim_tasks(
         &self,
         now: Millis,
         lease_until: Millis,
         limit: i64,
         max_attempts: i64,
-    ) -> StoreResult<Vec<Task>>;
+    ) -> StoreResult<Claimed>;
 
     /// The earliest due time of a pending task that is not parked.
     async fn next_task_due(&self) -> StoreResult<Option<Millis>>;
@@ -1734,10 +1756,13 @@ macro_rules! impl_engine_store {
             /// Applies the task ops — first the ends of claims, then the upserts (which so win
             /// over the end of a claim of the same task), then cancels the tasks of finished chats
             /// and pulls slots — and refreshes the planned times of the agents whose slots moved.
+            /// With claim rows, `claimed` holds the due times of the settlement's claim (`None`:
+            /// no claim, or one that expired meanwhile: its tasks are left as they are).
             async fn write_tasks_in(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
                 ops: &[TaskOp],
                 fx: &Effects,
+                claimed: Option<&HashMap<String, Millis>>,
                 now: Millis,
             ) -> StoreResult<()> {
                 let mut slot_agents: BTreeSet<String> = BTreeSet::new();
@@ -1749,10 +1774,10 @@ macro_rules! impl_engine_store {
                         slot_agents.insert(agent.to_owned());
                     }
                 };
-                let mut reschedules = Vec::new();
-                let mut dones = Vec::new();
-                let mut retries = Vec::new();
-                let mut fails = Vec::new();
+                let mut reschedules: Vec<(&String, Millis, Option<Millis>)> = Vec::new();
+                let mut dones: Vec<&String> = Vec::new();
+                let mut retries: Vec<(&String, Millis, &String)> = Vec::new();
+                let mut fails: Vec<(&String, &String)> = Vec::new();
                 let mut upserts: BTreeMap<&str, &NewTask> = BTreeMap::new();
                 let mut pulls: BTreeMap<String, Millis> = BTreeMap::new();
                 for op in ops {
@@ -1780,57 +1805,12 @@ macro_rules! impl_engine_store {
                     *entry = (*entry).min(*at);
                     slot_agents.insert(agent.clone());
                 }
-                for chunk in reschedules.chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "WITH v(id, due_at, not_before) AS (",
-                    );
-                    query.push_values(chunk, |mut row, (id, due_at, not_before)| {
-                        row.push_bind((*id).clone()).push_bind(*due_at).push_bind(*not_before);
-                    });
-                    query.push(
-                        ") UPDATE tasks SET status = 'pending', due_at = v.due_at, \
-                         not_before = v.not_before, attempts = 0, lease_until = NULL, \
-                         last_error = NULL, updated_at = ",
-                    );
-                    query.push_bind(now).push(
-                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'running'",
-                    );
-                    query.build().execute(&mut **tx).await?;
-                }
-                for chunk in dones.chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "UPDATE tasks SET status = 'done', lease_until = NULL, updated_at = ",
-                    );
-                    query.push_bind(now).push(" WHERE status = 'running' AND id IN (");
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind((*id).clone());
-                    }
-                    list.push_unseparated(")");
-                    query.build().execute(&mut **tx).await?;
-                }
-                for (id, due_at, error) in &retries {
-                    sqlx::query(
-                        "UPDATE tasks SET status = 'pending', due_at = $2, last_error = $3, \
-                         lease_until = NULL, updated_at = $4 WHERE id = $1 AND status = 'running'",
-                    )
-                    .bind(*id)
-                    .bind(due_at)
-                    .bind(*error)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                for (id, error) in &fails {
-                    sqlx::query(
-                        "UPDATE tasks SET status = 'failed', last_error = $2, lease_until = NULL, \
-                         updated_at = $3 WHERE id = $1 AND status = 'running'",
-                    )
-                    .bind(*id)
-                    .bind(*error)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
+                if Self::CLAIM_ROWS {
+                    let claimed = claimed.cloned().unwrap_or_default();
+                    Self::finish_claim_rows_in(tx, &claimed, &reschedules, &dones, &retries, &fails, now)
+                        .await?;
+                } else {
+                    Self::finish_running_in(tx, &reschedules, &dones, &retries, &fails, now).await?;
                 }
                 let upserts: Vec<&NewTask> = upserts.into_values().collect();
                 for chunk in upserts.chunks(INSERT_CHUNK) {
@@ -1896,6 +1876,175 @@ macro_rules! impl_engine_store {
                 Self::show_schedules_in(tx, &agents, now).await
             }
 
+
+            /// Deletes claim row `id`; returns the due times it held (`None`: it expired and was
+            /// released meanwhile).
+            async fn release_claim_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                id: &str,
+            ) -> StoreResult<Option<HashMap<String, Millis>>> {
+                let tasks: Option<String> = sqlx::query_scalar("DELETE FROM task_claims WHERE id = $1 RETURNING tasks")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                tasks
+                    .map(|json| {
+                        serde_json::from_str(&json)
+                            .map_err(|e| StoreError::Corrupt(format!("task claim: {e}")))
+                    })
+                    .transpose()
+            }
+
+            /// Ends claims of tasks marked `running` (PostgreSQL).
+            async fn finish_running_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                reschedules: &[(&String, Millis, Option<Millis>)],
+                dones: &[&String],
+                retries: &[(&String, Millis, &String)],
+                fails: &[(&String, &String)],
+                now: Millis,
+            ) -> StoreResult<()> {
+                for chunk in reschedules.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, due_at, not_before) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (id, due_at, not_before)| {
+                        row.push_bind((*id).clone()).push_bind(*due_at).push_bind(*not_before);
+                    });
+                    query.push(
+                        ") UPDATE tasks SET status = 'pending', due_at = v.due_at, \
+                         not_before = v.not_before, attempts = 0, lease_until = NULL, \
+                         last_error = NULL, updated_at = ",
+                    );
+                    query.push_bind(now).push(
+                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'running'",
+                    );
+                    query.build().execute(&mut **tx).await?;
+                }
+                for chunk in dones.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "UPDATE tasks SET status = 'done', lease_until = NULL, updated_at = ",
+                    );
+                    query.push_bind(now).push(" WHERE status = 'running' AND id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind((*id).clone());
+                    }
+                    list.push_unseparated(")");
+                    query.build().execute(&mut **tx).await?;
+                }
+                for (id, due_at, error) in retries {
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'pending', due_at = $2, last_error = $3, \
+                         lease_until = NULL, updated_at = $4 WHERE id = $1 AND status = 'running'",
+                    )
+                    .bind(*id)
+                    .bind(due_at)
+                    .bind(*error)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for (id, error) in fails {
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'failed', last_error = $2, lease_until = NULL, \
+                         updated_at = $3 WHERE id = $1 AND status = 'running'",
+                    )
+                    .bind(*id)
+                    .bind(*error)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Ends claims held by a claim row (SQLite): the tasks stay `pending`, so only a
+            /// task whose due time is still the claimed one is finished (a task re-armed or
+            /// cancelled meanwhile keeps its new state). Only the columns that change are set.
+            async fn finish_claim_rows_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                claimed: &HashMap<String, Millis>,
+                reschedules: &[(&String, Millis, Option<Millis>)],
+                dones: &[&String],
+                retries: &[(&String, Millis, &String)],
+                fails: &[(&String, &String)],
+                now: Millis,
+            ) -> StoreResult<()> {
+                let reschedules: Vec<(&String, Millis, Option<Millis>, Millis)> = reschedules
+                    .iter()
+                    .filter_map(|(id, due_at, not_before)| {
+                        claimed.get(*id).map(|was| (*id, *due_at, *not_before, *was))
+                    })
+                    .collect();
+                for chunk in reschedules.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, due_at, not_before, claimed) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (id, due_at, not_before, was)| {
+                        row.push_bind((*id).clone())
+                            .push_bind(*due_at)
+                            .push_bind(*not_before)
+                            .push_bind(*was);
+                    });
+                    query.push(
+                        ") UPDATE tasks SET due_at = v.due_at, not_before = v.not_before, \
+                         attempts = 0, last_error = NULL, updated_at = ",
+                    );
+                    query.push_bind(now).push(
+                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'pending' \
+                         AND tasks.due_at = v.claimed",
+                    );
+                    query.build().execute(&mut **tx).await?;
+                }
+                let dones: Vec<(&String, Millis)> = dones
+                    .iter()
+                    .filter_map(|id| claimed.get(*id).map(|was| (*id, *was)))
+                    .collect();
+                for chunk in dones.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(id, claimed) AS (",
+                    );
+                    query.push_values(chunk, |mut row, (id, was)| {
+                        row.push_bind((*id).clone()).push_bind(*was);
+                    });
+                    query.push(") UPDATE tasks SET status = 'done', updated_at = ");
+                    query.push_bind(now).push(
+                        " FROM v WHERE tasks.id = v.id AND tasks.status = 'pending' \
+                         AND tasks.due_at = v.claimed",
+                    );
+                    query.build().execute(&mut **tx).await?;
+                }
+                for (id, due_at, error) in retries {
+                    let Some(was) = claimed.get(*id) else { continue };
+                    // The claim did not count the attempt: the retry does.
+                    sqlx::query(
+                        "UPDATE tasks SET due_at = $2, last_error = $3, attempts = attempts + 1, \
+                         updated_at = $4 WHERE id = $1 AND status = 'pending' AND due_at = $5",
+                    )
+                    .bind(*id)
+                    .bind(due_at)
+                    .bind(*error)
+                    .bind(now)
+                    .bind(was)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for (id, error) in fails {
+                    let Some(was) = claimed.get(*id) else { continue };
+                    sqlx::query(
+                        "UPDATE tasks SET status = 'failed', last_error = $2, updated_at = $3 \
+                         WHERE id = $1 AND status = 'pending' AND due_at = $4",
+                    )
+                    .bind(*id)
+                    .bind(*error)
+                    .bind(now)
+                    .bind(was)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
 
             /// Copies the agents' slot times to `next_invitation`, `next_message`, `next_task`.
             async fn show_schedules_in(
@@ -1966,6 +2115,25 @@ macro_rules! impl_engine_store {
                 .bind(wall)
                 .execute(&mut *tx)
                 .await?;
+                if Self::CLAIM_ROWS {
+                    // The process of an expired claim died on it (or overran): its tasks
+                    // count the attempt and are free again.
+                    sqlx::query(
+                        concat!(
+                            "UPDATE tasks SET attempts = attempts + 1 WHERE status = 'pending' \
+                             AND id IN (",
+                            claimed_ids!(),
+                            " WHERE c.lease_until <= $1)"
+                        ),
+                    )
+                    .bind(wall)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM task_claims WHERE lease_until <= $1")
+                        .bind(wall)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let logins = sqlx::query(
                     "INSERT INTO tasks (id, team_id, agent_id, kind, status, due_at, attempts, \
                      created_at, updated_at) SELECT a.id || ':login', a.team_id, a.id, 'login', \
@@ -2068,7 +2236,7 @@ macro_rules! impl_engine_store {
                      ORDER BY id"
                 ))
                 .bind(now)
-                .fetch_all(&self.pool)
+                .fetch_all(self.engine_pool())
                 .await?
                 .into_iter()
                 .map(EngineAgent::try_from)
@@ -2081,18 +2249,29 @@ macro_rules! impl_engine_store {
                 lease_until: Millis,
                 limit: i64,
                 max_attempts: i64,
-            ) -> StoreResult<Vec<Task>> {
+            ) -> StoreResult<Claimed> {
                 let mut tx = self.begin_write().await?;
-                let tasks = sqlx::query_as::<_, Task>(concat!(
-                    "SELECT id, team_id, agent_id, campaign_id, chat_id, kind, due_at, not_before, \
-                     attempts, payload FROM tasks WHERE status = 'pending' AND due_at <= $1 \
-                     ORDER BY due_at, id LIMIT $2",
-                    $skip_locked
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
+                let select = if Self::CLAIM_ROWS {
+                    concat!(
+                        "SELECT id, team_id, agent_id, campaign_id, chat_id, kind, due_at, \
+                         not_before, attempts, payload FROM tasks WHERE status = 'pending' \
+                         AND due_at <= $1 AND id NOT IN (",
+                        claimed_ids!(),
+                        ") ORDER BY due_at, id LIMIT $2"
+                    )
+                } else {
+                    concat!(
+                        "SELECT id, team_id, agent_id, campaign_id, chat_id, kind, due_at, not_before, \
+                         attempts, payload FROM tasks WHERE status = 'pending' AND due_at <= $1 \
+                         ORDER BY due_at, id LIMIT $2",
+                        $skip_locked
+                    )
+                };
+                let tasks = sqlx::query_as::<_, Task>(select)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 let (tasks, exhausted): (Vec<Task>, Vec<Task>) =
                     tasks.into_iter().partition(|t| t.attempts < max_attempts);
                 for task in &exhausted {
@@ -2107,28 +2286,56 @@ macro_rules! impl_engine_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for chunk in tasks.chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_until = ",
-                    );
-                    query.push_bind(lease_until).push(" WHERE id IN (");
-                    let mut list = query.separated(", ");
-                    for task in chunk {
-                        list.push_bind(task.id.clone());
+                let mut claim = None;
+                if Self::CLAIM_ROWS {
+                    if !tasks.is_empty() {
+                        let due: serde_json::Map<String, Value> =
+                            tasks.iter().map(|t| (t.id.clone(), Value::from(t.due_at))).collect();
+                        let id = new_id();
+                        sqlx::query(
+                            "INSERT INTO task_claims (id, tasks, lease_until, created_at) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(&id)
+                        .bind(Value::Object(due).to_string())
+                        .bind(lease_until)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        claim = Some(id);
                     }
-                    list.push_unseparated(")");
-                    query.build().execute(&mut *tx).await?;
+                } else {
+                    for chunk in tasks.chunks(INSERT_CHUNK) {
+                        let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                            "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_until = ",
+                        );
+                        query.push_bind(lease_until).push(" WHERE id IN (");
+                        let mut list = query.separated(", ");
+                        for task in chunk {
+                            list.push_bind(task.id.clone());
+                        }
+                        list.push_unseparated(")");
+                        query.build().execute(&mut *tx).await?;
+                    }
                 }
                 tx.commit().await?;
-                Ok(tasks)
+                Ok(Claimed { id: claim, tasks })
             }
 
             async fn next_task_due(&self) -> StoreResult<Option<Millis>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT MIN(due_at) FROM tasks WHERE status = 'pending' AND due_at < $1",
-                )
+                let sql = if Self::CLAIM_ROWS {
+                    concat!(
+                        "SELECT MIN(due_at) FROM tasks WHERE status = 'pending' AND due_at < $1 \
+                         AND id NOT IN (",
+                        claimed_ids!(),
+                        ")"
+                    )
+                } else {
+                    "SELECT MIN(due_at) FROM tasks WHERE status = 'pending' AND due_at < $1"
+                };
+                Ok(sqlx::query_scalar(sql)
                 .bind(PARKED)
-                .fetch_one(&self.pool)
+                .fetch_one(self.engine_pool())
                 .await?)
             }
 
@@ -2143,7 +2350,7 @@ macro_rules! impl_engine_store {
                         list.push_bind(id.clone());
                     }
                     list.push_unseparated(") ORDER BY id");
-                    for row in query.build_query_as::<EngineAgentRow>().fetch_all(&self.pool).await? {
+                    for row in query.build_query_as::<EngineAgentRow>().fetch_all(self.engine_pool()).await? {
                         agents.push(EngineAgent::try_from(row)?);
                     }
                 }
@@ -2161,7 +2368,7 @@ macro_rules! impl_engine_store {
                         list.push_bind(id.clone());
                     }
                     list.push_unseparated(") ORDER BY ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
                         chats.push(EngineChat::try_from(row)?);
                     }
                 }
@@ -2187,7 +2394,7 @@ macro_rules! impl_engine_store {
                     list.push_unseparated(") ORDER BY c.id");
                     for row in query
                         .build_query_as::<CampaignContextRow>()
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.engine_pool())
                         .await?
                     {
                         contexts.push(CampaignContext::try_from(row)?);
@@ -2207,7 +2414,7 @@ macro_rules! impl_engine_store {
                         list.push_bind(id.clone());
                     }
                     list.push_unseparated(") ORDER BY chat_id, created_at, id");
-                    for row in query.build_query_as::<HistoryRow>().fetch_all(&self.pool).await? {
+                    for row in query.build_query_as::<HistoryRow>().fetch_all(self.engine_pool()).await? {
                         let role = Role::parse(&row.role)
                             .ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
                         messages.push(HistoryMessage {
@@ -2244,7 +2451,7 @@ macro_rules! impl_engine_store {
                     }
                     list.push_unseparated(")) ranked WHERE ranked.rank <= ");
                     query.push_bind(limit).push(") ORDER BY c.agent_id, ch.created_at, ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
                         chats.push(EngineChat::try_from(row)?);
                     }
                 }
@@ -2281,7 +2488,7 @@ macro_rules! impl_engine_store {
                          AND ch.next_message_at <= ",
                     );
                     query.push_bind(now).push(" THEN 0 ELSE 1 END, ch.next_message_at, ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(&self.pool).await? {
+                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
                         chats.push(EngineChat::try_from(row)?);
                     }
                 }
@@ -2305,7 +2512,7 @@ macro_rules! impl_engine_store {
                     }
                     list.push_unseparated(") GROUP BY agent_id");
                     let rows: Vec<(String, i64)> =
-                        query.build_query_as().fetch_all(&self.pool).await?;
+                        query.build_query_as().fetch_all(self.engine_pool()).await?;
                     counts.extend(rows);
                 }
                 Ok(counts)
@@ -2456,7 +2663,11 @@ macro_rules! impl_engine_store {
                 Self::write_chats_in(&mut tx, &chats, now).await?;
                 Self::write_effects_in(&mut tx, &fx).await?;
                 Self::write_agents_in(&mut tx, &settlement.agents, &fx.usage, now).await?;
-                Self::write_tasks_in(&mut tx, &settlement.tasks, &fx, now).await?;
+                let claimed = match (&settlement.claim, Self::CLAIM_ROWS) {
+                    (Some(claim), true) => Self::release_claim_in(&mut tx, claim).await?,
+                    _ => None,
+                };
+                Self::write_tasks_in(&mut tx, &settlement.tasks, &fx, claimed.as_ref(), now).await?;
                 tx.commit().await?;
                 settled.touched_campaigns = std::mem::take(&mut fx.touched_campaigns);
                 Ok(settled)
@@ -2472,7 +2683,7 @@ macro_rules! impl_engine_store {
                 )
                 .bind(wall)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(self.engine_pool())
                 .await?;
                 rows.into_iter()
                     .map(|row| {
@@ -2505,7 +2716,7 @@ macro_rules! impl_engine_store {
                 let candidates: Vec<String> = match campaigns {
                     Some(ids) => unique(ids.iter().map(String::as_str)),
                     None => sqlx::query_scalar("SELECT id FROM campaigns WHERE status = 'active' ORDER BY id")
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.engine_pool())
                         .await?,
                 };
                 let mut completed = Vec::new();

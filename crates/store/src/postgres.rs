@@ -21,6 +21,10 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// The engine claims tasks by marking them `running` under `FOR UPDATE SKIP LOCKED`, so
+    /// that several workers share the queue (see `engine`'s module doc).
+    pub(crate) const CLAIM_ROWS: bool = false;
+
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -32,6 +36,11 @@ impl PgStore {
 
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// Where the outreach engine reads: the pool.
+    pub(crate) fn engine_pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Locks the team's row until the transaction ends.

@@ -1,5 +1,16 @@
 //! The SQLite backend: one file, WAL mode, a busy timeout, and `BEGIN IMMEDIATE` for every
 //! write transaction so that writers queue instead of failing on lock upgrades.
+//!
+//! Rules:
+//! - every write transaction ([`SqliteStore::begin_write`]) runs on ONE writer connection,
+//!   so writers of this process queue on it instead of on SQLite's lock, and its page cache
+//!   stays valid (SQLite empties a connection's cache whenever another connection of the file
+//!   committed since its last transaction); the outreach engine also reads there
+//!   ([`SqliteStore::engine_pool`]), since it reads what it has just written;
+//! - reads of the API run in parallel on the other connections (WAL);
+//! - durability is SQLite's `synchronous = NORMAL` in WAL mode for every caller; the pragmas
+//!   below only size caches (`cache_size`, memory-mapped reads, in-memory temporary tables),
+//!   and checkpoint less often (`wal_autocheckpoint`); they never trade durability for speed.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -10,16 +21,36 @@ use crate::{Store, StoreResult};
 
 /// How long a connection waits for the write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections in the pool (readers run in parallel under WAL; writers queue).
+/// How long a writer waits for the writer connection (another process may hold SQLite's lock
+/// meanwhile: the busy timeout applies on top).
+const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Reading connections in the pool (readers run in parallel under WAL).
 const MAX_CONNECTIONS: u32 = 8;
+/// Page cache of each connection, in KiB (SQLite's negative `cache_size`): 32 MiB.
+const CACHE_SIZE_KIB: i64 = 32 * 1024;
+/// Bytes of the database file read through a memory map instead of `read` calls: 1 GiB of
+/// address space (pages are shared with the OS page cache; it does not grow the RSS by itself).
+const MMAP_SIZE: u64 = 1 << 30;
+/// WAL pages after which a commit copies the WAL back into the database file (SQLite's
+/// default is 1,000 pages, 4 MiB): a page rewritten by many transactions is copied (and
+/// synced) once per checkpoint, so fewer checkpoints write less. The WAL file grows to about
+/// this size (64 MiB) before it is reused.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The one connection that writes (and where the engine reads).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
+    /// The engine claims a batch of tasks with one `task_claims` row instead of rewriting each
+    /// task `running` (see `engine`'s module doc): one writer needs no row locks, and each
+    /// task row is written once per run instead of twice.
+    pub(crate) const CLAIM_ROWS: bool = true;
+
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or a plain path).
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let url = if url.starts_with("sqlite:") {
@@ -32,17 +63,32 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("cache_size", format!("-{CACHE_SIZE_KIB}"))
+            .pragma("mmap_size", MMAP_SIZE.to_string())
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// A write transaction that holds the database write lock from its first statement.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Where the outreach engine reads: the writer connection, whose cache holds what the
+    /// engine wrote last.
+    pub(crate) fn engine_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Serialises quota checks of one team. SQLite's write lock already does.
@@ -64,7 +110,9 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -225,20 +225,21 @@ impl Engine {
         let wall = outbound_core::time::now_millis();
         let lease = wall.saturating_add(millis(inner.config.task_lease));
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
-        let tasks = inner
+        let claimed = inner
             .store
             .claim_tasks(now, lease, limit, inner.config.max_attempts)
             .await?;
-        if tasks.is_empty() {
+        let ran = claimed.tasks.len();
+        if ran == 0 {
             return Ok(0);
         }
-        let settled = steps::run_batch(inner, now, &tasks).await?;
+        let settled = steps::run_batch(inner, now, claimed).await?;
         inner
             .counters
             .tasks
-            .fetch_add(tasks.len() as u64, Ordering::Relaxed);
+            .fetch_add(ran as u64, Ordering::Relaxed);
         self.record(&settled).await;
-        Ok(tasks.len())
+        Ok(ran)
     }
 
     /// Runs what is due at `now`, batch after batch until a batch is not full (work that a

@@ -21,9 +21,9 @@ use outbound_linkedin::{
 use outbound_llm::Purpose;
 use outbound_store::chats::{ProspectProfile, Role};
 use outbound_store::engine::{
-    AgentOp, CampaignContext, ChatOp, EngineAgent, EngineChat, HistoryMessage, MessageKind,
-    NewSend, NewTask, PARKED, PendingSend, SendKind, SendOutcome, SendSettle, Settled, Settlement,
-    Task, TaskOp, day_key, kind, task_id,
+    AgentOp, CampaignContext, ChatOp, Claimed, EngineAgent, EngineChat, HistoryMessage,
+    MessageKind, NewSend, NewTask, PARKED, PendingSend, SendKind, SendOutcome, SendSettle, Settled,
+    Settlement, Task, TaskOp, day_key, kind, task_id,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -358,9 +358,15 @@ struct Batch<'e> {
     touched: BTreeSet<String>,
 }
 
-/// Runs the claimed `tasks` as one batch and settles it.
-pub(crate) async fn run_batch(inner: &Inner, now: Millis, tasks: &[Task]) -> EngineResult<Settled> {
+/// Runs the claimed tasks as one batch and settles it (with its claim).
+pub(crate) async fn run_batch(
+    inner: &Inner,
+    now: Millis,
+    claimed: Claimed,
+) -> EngineResult<Settled> {
+    let tasks = &claimed.tasks;
     let mut batch = Batch::load(inner, now, tasks).await?;
+    batch.out.claim = claimed.id;
     for task in tasks {
         batch.run(task).await?;
     }
