@@ -3,14 +3,14 @@
 //! `OUTBOUND_TEST_POSTGRES_URL` is set, also a fresh PostgreSQL database) and checks what a
 //! script would see: stdout carries only values, errors give a non-zero exit code.
 
+use outbound_testkit::{Backend, POSTGRES_ENV, TestDatabase};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Length of an API key.
 const API_KEY_LEN: usize = 40;
@@ -22,56 +22,34 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a stopping process is polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
-/// Names the PostgreSQL server to test against, when set.
-const POSTGRES_ENV: &str = "OUTBOUND_TEST_POSTGRES_URL";
 /// A valid master key, required with PostgreSQL.
 const HEX_SECRET_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A name no other test (or test run) uses.
-fn unique_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// A fresh database and a working directory of its own (so no `outbound.toml` is picked up).
 struct TestDb {
     dir: PathBuf,
     url: String,
-    postgres: Option<PgDatabase>,
+    postgres: bool,
+    _database: TestDatabase,
 }
 
 impl TestDb {
     fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("outbound-cli-{}", unique_name()));
-        std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        let url = dir.join("outbound.db").display().to_string();
-        Self {
-            dir,
-            url,
-            postgres: None,
-        }
+        Self::on(TestDatabase::new(Backend::Sqlite, "outbound_cli").expect("a SQLite database"))
     }
 
     /// A fresh PostgreSQL database, or `None` when no server is configured for tests.
     fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_ENV).ok()?;
-        let database = PgDatabase::create(&admin_url);
-        let dir = std::env::temp_dir().join(format!("outbound-cli-{}", unique_name()));
-        std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        Some(Self {
-            dir,
+        TestDatabase::new(Backend::Postgres, "outbound_cli").map(Self::on)
+    }
+
+    fn on(database: TestDatabase) -> Self {
+        Self {
+            dir: database.dir.clone(),
             url: database.url.clone(),
-            postgres: Some(database),
-        })
+            postgres: database.is_postgres(),
+            _database: database,
+        }
     }
 
     /// `outbound` with the given arguments, pointed at this database, with no `OUTBOUND_*`
@@ -88,7 +66,7 @@ impl TestDb {
             .current_dir(&self.dir)
             .args(args)
             .args(["--database-url", &self.url]);
-        if self.postgres.is_some() {
+        if self.postgres {
             command.env("OUTBOUND_SECRET_KEY", HEX_SECRET_KEY);
         }
         command
@@ -122,67 +100,6 @@ impl TestDb {
         assert!(output.stdout.is_empty(), "a failing command prints nothing");
         String::from_utf8(output.stderr).expect("stderr is UTF-8")
     }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
-}
-
-/// A PostgreSQL database created for one test and dropped after it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin_url: &str) -> Self {
-        let name = format!("outbound_cli_{}", unique_name());
-        admin_sql(admin_url, format!("CREATE DATABASE {name}"));
-        let (location, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-        let (server, _) = location
-            .rsplit_once('/')
-            .expect("the PostgreSQL URL names a database");
-        let url = if query.is_empty() {
-            format!("{server}/{name}")
-        } else {
-            format!("{server}/{name}?{query}")
-        };
-        Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        admin_sql(
-            &self.admin_url,
-            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-    }
-}
-
-fn admin_sql(admin_url: &str, sql: String) {
-    use sqlx::Connection;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("start a tokio runtime");
-    runtime.block_on(async {
-        let mut admin = sqlx::PgConnection::connect(admin_url)
-            .await
-            .expect("connect to the PostgreSQL test server");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .expect("run an administrative statement");
-        admin.close().await.ok();
-    });
 }
 
 /// The only line of a command's stdout.

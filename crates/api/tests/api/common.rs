@@ -7,21 +7,14 @@ use outbound_core::model::default_catalogue;
 use outbound_core::plan::Plan;
 use outbound_core::secrets::SecretBox;
 use outbound_store::Store;
+use outbound_testkit::TestDatabase;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
 use std::sync::Arc;
 
-/// The environment variable that names an admin URL of a PostgreSQL server for tests.
-pub const POSTGRES_ENV: &str = "OUTBOUND_TEST_POSTGRES_URL";
-
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use outbound_testkit::Backend;
 
 /// Runs the test body once per backend: `both_backends!(async fn name(app) { ... });`
 #[macro_export]
@@ -115,48 +108,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The first team (plan `unlimited`).
     pub team: TeamKey,
-    _tempdir: Option<TempDir>,
-    _database: Option<PostgresDatabase>,
-}
-
-/// A PostgreSQL test database, dropped (with its connections) when the test ends.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        });
-        let _ = dropper.join();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn unique_name() -> String {
-    outbound_core::ids::new_id()
+    _database: TestDatabase,
 }
 
 impl TestApp {
@@ -183,28 +135,8 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut ApiSettings),
     ) -> Option<TestApp> {
-        let mut database = None;
-        let (url, tempdir) = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("outbound-test-{}", unique_name()));
-                std::fs::create_dir_all(&dir).expect("create temp dir");
-                let url = format!("sqlite://{}", dir.join("test.db").display());
-                (url, Some(TempDir(dir)))
-            }
-            Backend::Postgres => {
-                let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-                    eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
-                    return None;
-                };
-                let name = format!("outbound_test_{}", unique_name());
-                let url = fresh_postgres_database(&admin, &name).await;
-                database = Some(PostgresDatabase {
-                    admin_url: admin,
-                    name,
-                });
-                (url, None)
-            }
-        };
+        let database = TestDatabase::new(backend, "outbound_api")?;
+        let url = database.url.clone();
         let store = outbound_store::connect(&url).await.expect("connect store");
         store.migrate().await.expect("migrate");
         let mut settings = ApiSettings {
@@ -238,7 +170,6 @@ impl TestApp {
                 team_id: String::new(),
                 key: String::new(),
             },
-            _tempdir: tempdir,
             _database: database,
         };
         test_app.team = test_app.new_team(Plan::Unlimited).await;
@@ -249,7 +180,7 @@ impl TestApp {
     pub async fn new_team(&self, plan: Plan) -> TeamKey {
         let team = self
             .store
-            .create_team(&format!("team {}", unique_name()), plan)
+            .create_team(&format!("team {}", outbound_core::ids::new_id()), plan)
             .await
             .expect("create team");
         TeamKey {
@@ -419,21 +350,6 @@ impl TestApp {
             }
         }
     }
-}
-
-/// Creates an empty database on the server at `admin_url` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str, name: &str) -> String {
-    let mut admin = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("connect to the PostgreSQL test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .expect("the PostgreSQL URL names a database");
-    format!("{base}/{name}")
 }
 
 /// The sorted keys of a JSON object.

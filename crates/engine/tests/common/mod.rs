@@ -12,7 +12,7 @@ use outbound_core::secrets::SecretBox;
 use outbound_engine::{Dispatcher, WebhookConfig};
 use outbound_store::Store;
 use outbound_store::webhooks::{Delivery, NewWebhook, Webhook};
-use sqlx::Connection;
+use outbound_testkit::TestDatabase;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -20,8 +20,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The environment variable that names an admin URL of a PostgreSQL server for tests.
-pub const POSTGRES_ENV: &str = "OUTBOUND_TEST_POSTGRES_URL";
 /// How often [`drive_until`] runs the dispatcher.
 pub const POLL: Duration = Duration::from_millis(50);
 /// How many times [`drive_until`] tries before giving up (10 s in all, plus the work).
@@ -29,12 +27,7 @@ pub const MAX_POLLS: usize = 200;
 /// A short retry step, for tests.
 pub const STEP: Duration = Duration::from_millis(50);
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use outbound_testkit::Backend;
 
 /// Runs the test body once per backend: `both_backends!(async fn name(db) { ... });`
 #[macro_export]
@@ -71,44 +64,19 @@ pub struct TestDb {
     pub url: String,
     pub backend: Backend,
     pub secrets: Arc<SecretBox>,
-    _tempdir: Option<TempDir>,
-    _database: Option<PostgresDatabase>,
+    _database: TestDatabase,
 }
 
 impl TestDb {
     /// A fresh database on `backend`; `None` for PostgreSQL when no server is configured.
     pub async fn new(backend: Backend) -> Option<TestDb> {
-        let mut database = None;
-        let mut tempdir = None;
-        let url = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("outbound-engine-{}", unique_name()));
-                std::fs::create_dir_all(&dir).expect("create temp dir");
-                let url = format!("sqlite://{}", dir.join("test.db").display());
-                tempdir = Some(TempDir(dir));
-                url
-            }
-            Backend::Postgres => {
-                let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-                    eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
-                    return None;
-                };
-                let name = format!("outbound_engine_{}", unique_name());
-                let url = fresh_postgres_database(&admin, &name).await;
-                database = Some(PostgresDatabase {
-                    admin_url: admin,
-                    name,
-                });
-                url
-            }
-        };
+        let database = TestDatabase::new(backend, "outbound_engine")?;
         let secrets =
             SecretBox::from_encoded_key(&SecretBox::generate_encoded_key()).expect("a secret key");
         Some(TestDb {
-            url,
+            url: database.url.clone(),
             backend,
             secrets: Arc::new(secrets),
-            _tempdir: tempdir,
             _database: database,
         })
     }
@@ -121,61 +89,6 @@ impl TestDb {
         store.migrate().await.expect("migrate");
         store
     }
-}
-
-/// A PostgreSQL test database, dropped (with its connections) when the test ends.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        });
-        let _ = dropper.join();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn unique_name() -> String {
-    outbound_core::ids::new_id()
-}
-
-/// Creates an empty database on the server at `admin_url` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str, name: &str) -> String {
-    let mut admin = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("connect to the PostgreSQL test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .expect("the PostgreSQL URL names a database");
-    format!("{base}/{name}")
 }
 
 /// A fast configuration for tests: retries after 50 ms (twice), no jitter, private targets
@@ -274,7 +187,10 @@ impl Harness {
 
 pub async fn new_team(store: &dyn Store) -> String {
     store
-        .create_team(&format!("team {}", unique_name()), Plan::Unlimited)
+        .create_team(
+            &format!("team {}", outbound_core::ids::new_id()),
+            Plan::Unlimited,
+        )
         .await
         .expect("create team")
         .id
