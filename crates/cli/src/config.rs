@@ -716,18 +716,18 @@ impl Config {
                     None => Ok(Arc::new(sandbox)),
                 }
             }
-            LinkedInConnectorKind::Unipile => {
-                let (Some(dsn), Some(key)) = (&self.unipile_dsn, &self.unipile_api_key) else {
-                    anyhow::bail!(
-                        "linkedin_connector = \"unipile\" needs unipile_dsn and unipile_api_key"
-                    );
-                };
-                let config = outbound_linkedin::UnipileConfig::new(dsn.clone(), key.expose());
-                let connector = outbound_linkedin::UnipileConnector::new(&config)
-                    .context("cannot start the Unipile connector")?;
-                Ok(Arc::new(connector))
-            }
+            LinkedInConnectorKind::Unipile => Ok(Arc::new(self.unipile()?)),
         }
+    }
+
+    /// The Unipile client of `unipile_dsn` and `unipile_api_key`.
+    pub fn unipile(&self) -> Result<outbound_linkedin::UnipileConnector> {
+        let (Some(dsn), Some(key)) = (&self.unipile_dsn, &self.unipile_api_key) else {
+            anyhow::bail!("Unipile needs unipile_dsn and unipile_api_key");
+        };
+        let config = outbound_linkedin::UnipileConfig::new(dsn.clone(), key.expose());
+        outbound_linkedin::UnipileConnector::new(&config)
+            .context("cannot start the Unipile connector")
     }
 
     /// Where the sandbox network remembers its sends across restarts: `<database file>.sandbox`

@@ -20,6 +20,7 @@ use commands::keys::KeysCommand;
 use commands::serve::ServeArgs;
 use commands::simulate::SimulateArgs;
 use commands::teams::TeamsCommand;
+use commands::unipile::UnipileCommand;
 use config::{LogFormat, Overrides};
 
 const ABOUT: &str =
@@ -59,17 +60,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP API server and the webhook dispatcher
+    /// Run the HTTP API server and the background work
     ///
     /// Connects to the database, applies pending migrations and serves the Kakiyo-compatible
-    /// API until SIGINT or SIGTERM, letting in-flight requests finish; webhooks are delivered
-    /// from the same process. On a database without teams, the first start creates team
-    /// `default` (plan unlimited) with one API key and prints `API key: <key>` on stdout; that
-    /// key is shown only this once.
+    /// API until SIGINT or SIGTERM, letting in-flight requests finish; the outreach engine,
+    /// the webhook dispatcher, imports and Sales Navigator searches run in the same process.
+    /// On a database without teams, the first start creates team `default` (plan unlimited)
+    /// with one API key and prints `API key: <key>` on stdout; that key is shown only this
+    /// once.
     Serve(ServeArgs),
-    /// Run the background work only (webhook delivery), without the HTTP API
+    /// Run the background work only, without the HTTP API
     ///
-    /// For scaling API processes and workers apart: any number of `outbound worker` and
+    /// The outreach engine, webhook delivery, imports and Sales Navigator searches. For
+    /// scaling API processes and workers apart: any number of `outbound worker` and
     /// `outbound serve` processes can share one database (use PostgreSQL beyond one machine)
     /// and the same master key. Runs until SIGINT or SIGTERM, finishing the attempts in flight.
     Worker,
@@ -102,6 +105,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Connect Unipile (the real LinkedIn connector) to this server
+    Unipile {
+        #[command(subcommand)]
+        command: UnipileCommand,
     },
 }
 
@@ -141,6 +149,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Migrate => commands::migrate::run(&config).await,
         Command::Teams { command } => commands::teams::run(&config, command).await,
         Command::Keys { command } => commands::keys::run(&config, command).await,
+        Command::Unipile { command } => commands::unipile::run(&config, command).await,
     }
 }
 

@@ -255,7 +255,9 @@ fn help_mentions_every_subcommand() {
     let db = TestDb::sqlite();
     let help = db.ok(&["--help"]);
     assert!(help.contains("Kakiyo API v1"), "{help}");
-    for command in ["serve", "worker", "migrate", "teams", "keys"] {
+    for command in [
+        "serve", "worker", "simulate", "migrate", "teams", "keys", "unipile",
+    ] {
         assert!(
             help.lines()
                 .any(|line| line.trim_start().starts_with(command)),
@@ -531,6 +533,12 @@ fn http_post(addr: &str, path: &str, bearer: &str, json: &str) -> (u16, String) 
 /// A webhook receiver on 127.0.0.1: answers 200 to every request and forwards its head (request
 /// line and headers, lowercased) and body.
 fn webhook_receiver() -> (String, Receiver<(String, String)>) {
+    http_receiver("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned())
+}
+
+/// An HTTP server on 127.0.0.1 that answers every request with `answer` (a whole response,
+/// closing the connection) and reports each one as (lowercased head, body).
+fn http_receiver(answer: String) -> (String, Receiver<(String, String)>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
     let addr = listener.local_addr().expect("receiver address").to_string();
     let (tx, rx) = mpsc::channel();
@@ -554,9 +562,7 @@ fn webhook_receiver() -> (String, Receiver<(String, String)>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).ok();
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                .ok();
+            stream.write_all(answer.as_bytes()).ok();
             if tx
                 .send((head, String::from_utf8_lossy(&body).into_owned()))
                 .is_err()
@@ -754,4 +760,73 @@ fn invalid_webhook_settings_stop_the_worker() {
         err.contains("OUTBOUND_WEBHOOK_RETRY_SCHEDULE") && err.contains("webhook_retry_schedule"),
         "{err}"
     );
+}
+
+/// `unipile register-webhooks` registers the three sources with Unipile's API (a local server
+/// speaking its shape), each pointing at our ingress route with the secret header; without a
+/// secret or a public URL it refuses before calling anyone.
+#[test]
+fn unipile_webhooks_are_registered_with_the_secret() {
+    let body = r#"{"object":"WebhookCreated","webhook_id":"wh_7"}"#;
+    let answer = format!(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (unipile, requests) = http_receiver(answer);
+    let db = TestDb::sqlite();
+    let register = |extra: &[(&str, &str)]| {
+        let mut command = db.command(&["unipile", "register-webhooks"]);
+        command
+            .env("OUTBOUND_UNIPILE_DSN", format!("http://{unipile}"))
+            .env("OUTBOUND_UNIPILE_API_KEY", "unipile-key");
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        command.output().expect("run outbound")
+    };
+
+    let refused = register(&[("OUTBOUND_PUBLIC_URL", "https://sdr.example.com")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unipile_webhook_secret"),
+        "{refused:?}"
+    );
+    let refused = register(&[("OUTBOUND_UNIPILE_WEBHOOK_SECRET", "s3cret")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--url"),
+        "{refused:?}"
+    );
+    assert!(
+        requests.try_recv().is_err(),
+        "nothing was sent before the checks"
+    );
+
+    let done = register(&[
+        ("OUTBOUND_UNIPILE_WEBHOOK_SECRET", "s3cret"),
+        ("OUTBOUND_PUBLIC_URL", "https://sdr.example.com/"),
+    ]);
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&done.stdout),
+        "messaging\twh_7\nusers\twh_7\naccount_status\twh_7\n"
+    );
+    let mut sources = Vec::new();
+    for _ in 0..3 {
+        let (head, body) = requests.recv_timeout(HTTP_TIMEOUT).expect("a registration");
+        assert!(head.starts_with("post /api/v1/webhooks "), "{head}");
+        assert!(head.contains("x-api-key: unipile-key"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+        assert_eq!(
+            body["request_url"],
+            "https://sdr.example.com/integrations/unipile/webhook"
+        );
+        assert_eq!(
+            body["headers"],
+            serde_json::json!([{ "key": "X-Outbound-Webhook-Secret", "value": "s3cret" }])
+        );
+        sources.push(body["source"].as_str().expect("source").to_owned());
+    }
+    assert_eq!(sources, ["messaging", "users", "account_status"]);
 }

@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod serve;
 pub mod simulate;
 pub mod teams;
+pub mod unipile;
 pub mod worker;
 
 use anyhow::{Context, Result};

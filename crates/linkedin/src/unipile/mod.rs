@@ -90,7 +90,11 @@ pub enum WebhookSource {
 }
 
 impl WebhookSource {
-    fn source(self) -> &'static str {
+    /// Every source Outbound listens to.
+    pub const ALL: [WebhookSource; 3] = [Self::Messaging, Self::Users, Self::AccountStatus];
+
+    /// Unipile's name of the source.
+    pub fn source(self) -> &'static str {
         match self {
             Self::Messaging => "messaging",
             Self::Users => "users",
