@@ -19,6 +19,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use outbound_core::agent::{AgentEvent, Alert};
+use outbound_core::time::Millis;
 use outbound_linkedin::unipile::webhook::{
     ProfileRef, SECRET_HEADER, WebhookEvent, WebhookKind, parse_webhook, verify_secret,
 };
@@ -113,7 +114,7 @@ async fn wake(
     state: &AppState,
     agents: &[AccountAgent],
     who: &ProfileRef,
-    now: i64,
+    now: Millis,
 ) -> ApiResult<IngressReceipt> {
     let Some(url) = who.profile_url.as_deref() else {
         tracing::info!(provider_id = ?who.provider_id, "Unipile webhook without a profile URL");
