@@ -219,7 +219,7 @@ pub struct EngineAgent {
     pub last_message_action_at: Option<Millis>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct EngineAgentRow {
     id: String,
     team_id: String,
@@ -238,7 +238,9 @@ struct EngineAgentRow {
     invitations_max: i64,
     messages_min: i64,
     messages_max: i64,
+    #[serde(deserialize_with = "flag")]
     skip_in_network: bool,
+    #[serde(deserialize_with = "flag")]
     invitations_only: bool,
     alerts: String,
     usage_day: Option<String>,
@@ -314,6 +316,26 @@ macro_rules! select_engine_agents {
     };
 }
 
+/// The columns of `select_engine_agents!` as one JSON object, for `json_group_array`.
+macro_rules! engine_agent_object {
+    () => {
+        "json_object('id', id, 'team_id', team_id, 'name', name, 'status', status, \
+         'login', login, 'country', country, 'password_sealed', password_sealed, \
+         'provider_account_id', provider_account_id, 'working_days', working_days, \
+         'working_start', working_start, 'working_stop', working_stop, \
+         'timezone_offset', timezone_offset, 'timezone_name', timezone_name, \
+         'invitations_min', invitations_min, 'invitations_max', invitations_max, \
+         'messages_min', messages_min, 'messages_max', messages_max, \
+         'skip_in_network', skip_in_network, 'invitations_only', invitations_only, \
+         'alerts', alerts, 'usage_day', usage_day, 'day_ends_at', day_ends_at, \
+         'invitations_today', invitations_today, 'messages_today', messages_today, \
+         'invitations_target', invitations_target, 'messages_target', messages_target, \
+         'weekly_invitation_cap', weekly_invitation_cap, \
+         'last_invitation_at', last_invitation_at, \
+         'last_message_action_at', last_message_action_at)"
+    };
+}
+
 /// A conversation with its prospect, as the engine needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineChat {
@@ -351,7 +373,7 @@ pub struct EngineChat {
     pub on_dnc: bool,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct EngineChatRow {
     id: String,
     team_id: String,
@@ -369,8 +391,11 @@ struct EngineChatRow {
     job_title: Option<String>,
     status: i64,
     qualification: String,
+    #[serde(deserialize_with = "flag")]
     paused: bool,
+    #[serde(deserialize_with = "flag")]
     has_responded: bool,
+    #[serde(deserialize_with = "flag")]
     ongoing: bool,
     custom_data: String,
     messages_sent: i64,
@@ -383,7 +408,33 @@ struct EngineChatRow {
     next_message_kind: Option<String>,
     followups_sent: i64,
     replies_seen_at: Option<i64>,
+    #[serde(deserialize_with = "flag")]
     on_dnc: bool,
+}
+
+/// A boolean of a JSON row: `true`/`false`, or SQLite's `1`/`0`.
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(
+        match <Flag as serde::Deserialize>::deserialize(deserializer)? {
+            Flag::Bool(value) => value,
+            Flag::Int(value) => value != 0,
+        },
+    )
+}
+
+/// Decodes the rows of a JSON-aggregated query (`json_group_array(json_object(...))`).
+fn json_rows<T: serde::de::DeserializeOwned>(json: Option<String>) -> StoreResult<Vec<T>> {
+    match json {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("engine rows: {e}"))),
+        None => Ok(Vec::new()),
+    }
 }
 
 impl TryFrom<EngineChatRow> for EngineChat {
@@ -447,6 +498,35 @@ macro_rules! select_engine_chats {
          EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id AND d.url = p.url) \
          AS on_dnc \
          FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
+         JOIN prospects p ON p.id = ch.prospect_id"
+    };
+}
+
+/// The columns of `select_engine_chats!` as one JSON object, for `json_group_array`, and the
+/// same joins.
+macro_rules! engine_chat_object {
+    () => {
+        "json_object('id', ch.id, 'team_id', ch.team_id, 'campaign_id', ch.campaign_id, \
+         'agent_id', c.agent_id, 'campaign_status', c.status, 'prospect_id', ch.prospect_id, \
+         'prospect_name', p.name, 'url', p.url, 'headline', p.headline, 'about', p.about, \
+         'city', p.city, 'country', p.country, 'company', p.current_company_name, \
+         'job_title', p.current_job_title, 'status', ch.status, \
+         'qualification', ch.qualification, 'paused', ch.paused, \
+         'has_responded', ch.has_responded, 'ongoing', ch.ongoing, \
+         'custom_data', ch.custom_data, 'messages_sent', ch.messages_sent, \
+         'last_message_at', ch.last_message_at, 'last_response_at', ch.last_response_at, \
+         'invited_at', ch.invited_at, 'accepted_at', ch.accepted_at, \
+         'enriched_at', ch.enriched_at, 'next_message_at', ch.next_message_at, \
+         'next_message_kind', ch.next_message_kind, 'followups_sent', ch.followups_sent, \
+         'replies_seen_at', ch.replies_seen_at, \
+         'on_dnc', EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id \
+         AND d.url = p.url))"
+    };
+}
+
+macro_rules! engine_chats_from {
+    () => {
+        " FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
          JOIN prospects p ON p.id = ch.prospect_id"
     };
 }
@@ -2046,7 +2126,8 @@ macro_rules! impl_engine_store {
                 Ok(())
             }
 
-            /// Copies the agents' slot times to `next_invitation`, `next_message`, `next_task`.
+            /// Copies the agents' slot times to `next_invitation`, `next_message`, `next_task`,
+            /// in one statement; an agent whose times did not change is not rewritten.
             async fn show_schedules_in(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
                 agents: &[String],
@@ -2054,51 +2135,31 @@ macro_rules! impl_engine_store {
             ) -> StoreResult<()> {
                 for chunk in agents.chunks(INSERT_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "SELECT agent_id, kind, due_at FROM tasks WHERE status IN ('pending', \
-                         'running') AND due_at < ",
+                        "WITH s(id, invitation, message) AS (SELECT a.id, \
+                         (SELECT t.due_at FROM tasks t WHERE t.id = a.id || ':invite_slot' \
+                         AND t.status IN ('pending', 'running') AND t.due_at < ",
                     );
-                    query.push_bind(PARKED).push(" AND id IN (");
+                    query.push_bind(PARKED).push(
+                        "), (SELECT t.due_at FROM tasks t WHERE t.id = a.id || ':message_slot' \
+                         AND t.status IN ('pending', 'running') AND t.due_at < ",
+                    );
+                    query.push_bind(PARKED).push(") FROM agents a WHERE a.id IN (");
                     let mut list = query.separated(", ");
                     for agent in chunk {
-                        list.push_bind(task_id(agent, kind::INVITE_SLOT));
-                        list.push_bind(task_id(agent, kind::MESSAGE_SLOT));
+                        list.push_bind(agent.clone());
                     }
-                    list.push_unseparated(")");
-                    let slots: Vec<(String, String, i64)> =
-                        query.build_query_as().fetch_all(&mut **tx).await?;
-                    let mut planned: BTreeMap<&str, (Option<Millis>, Option<Millis>)> =
-                        chunk.iter().map(|a| (a.as_str(), (None, None))).collect();
-                    for (agent, slot, due) in &slots {
-                        if let Some(entry) = planned.get_mut(agent.as_str()) {
-                            if slot == kind::INVITE_SLOT {
-                                entry.0 = Some(*due);
-                            } else {
-                                entry.1 = Some(*due);
-                            }
-                        }
-                    }
-                    let rows: Vec<(&str, Option<Millis>, Option<Millis>, Option<Millis>)> = planned
-                        .into_iter()
-                        .map(|(agent, (invitation, message))| {
-                            let next = [invitation, message].into_iter().flatten().min();
-                            (agent, invitation, message, next)
-                        })
-                        .collect();
-                    let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        "WITH v(id, next_invitation, next_message, next_task) AS (",
+                    list.push_unseparated(
+                        ")) UPDATE agents SET next_invitation = s.invitation, \
+                         next_message = s.message, next_task = CASE WHEN s.message IS NULL \
+                         OR s.invitation < s.message THEN COALESCE(s.invitation, s.message) \
+                         ELSE s.message END, updated_at = ",
                     );
-                    update.push_values(&rows, |mut row, (agent, invitation, message, next)| {
-                        row.push_bind((*agent).to_owned())
-                            .push_bind(*invitation)
-                            .push_bind(*message)
-                            .push_bind(*next);
-                    });
-                    update.push(
-                        ") UPDATE agents SET next_invitation = v.next_invitation, \
-                         next_message = v.next_message, next_task = v.next_task, updated_at = ",
+                    query.push_bind(now).push(
+                        " FROM s WHERE agents.id = s.id \
+                         AND (agents.next_invitation IS DISTINCT FROM s.invitation \
+                         OR agents.next_message IS DISTINCT FROM s.message)",
                     );
-                    update.push_bind(now).push(" FROM v WHERE agents.id = v.id");
-                    update.build().execute(&mut **tx).await?;
+                    query.build().execute(&mut **tx).await?;
                 }
                 Ok(())
             }
@@ -2340,17 +2401,32 @@ macro_rules! impl_engine_store {
             }
 
             async fn engine_agents(&self, ids: &[String]) -> StoreResult<Vec<EngineAgent>> {
+                let (head, tail) = if Self::JSON_ROWS {
+                    (
+                        concat!(
+                            "SELECT json_group_array(",
+                            engine_agent_object!(),
+                            " ORDER BY id) FROM agents WHERE id IN ("
+                        ),
+                        ")",
+                    )
+                } else {
+                    (concat!(select_engine_agents!(), " WHERE id IN ("), ") ORDER BY id")
+                };
                 let mut agents = Vec::with_capacity(ids.len());
                 for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        concat!(select_engine_agents!(), " WHERE id IN ("),
-                    );
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
                     let mut list = query.separated(", ");
                     for id in chunk {
                         list.push_bind(id.clone());
                     }
-                    list.push_unseparated(") ORDER BY id");
-                    for row in query.build_query_as::<EngineAgentRow>().fetch_all(self.engine_pool()).await? {
+                    list.push_unseparated(tail);
+                    let rows: Vec<EngineAgentRow> = if Self::JSON_ROWS {
+                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
+                    } else {
+                        query.build_query_as().fetch_all(self.engine_pool()).await?
+                    };
+                    for row in rows {
                         agents.push(EngineAgent::try_from(row)?);
                     }
                 }
@@ -2358,17 +2434,34 @@ macro_rules! impl_engine_store {
             }
 
             async fn engine_chats(&self, ids: &[String]) -> StoreResult<Vec<EngineChat>> {
+                let (head, tail) = if Self::JSON_ROWS {
+                    (
+                        concat!(
+                            "SELECT json_group_array(",
+                            engine_chat_object!(),
+                            " ORDER BY ch.id)",
+                            engine_chats_from!(),
+                            " WHERE ch.id IN ("
+                        ),
+                        ")",
+                    )
+                } else {
+                    (concat!(select_engine_chats!(), " WHERE ch.id IN ("), ") ORDER BY ch.id")
+                };
                 let mut chats = Vec::with_capacity(ids.len());
                 for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                        concat!(select_engine_chats!(), " WHERE ch.id IN ("),
-                    );
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
                     let mut list = query.separated(", ");
                     for id in chunk {
                         list.push_bind(id.clone());
                     }
-                    list.push_unseparated(") ORDER BY ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
+                    list.push_unseparated(tail);
+                    let rows: Vec<EngineChatRow> = if Self::JSON_ROWS {
+                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
+                    } else {
+                        query.build_query_as().fetch_all(self.engine_pool()).await?
+                    };
+                    for row in rows {
                         chats.push(EngineChat::try_from(row)?);
                     }
                 }
@@ -2433,26 +2526,54 @@ macro_rules! impl_engine_store {
                 agents: &[String],
                 limit: i64,
             ) -> StoreResult<Vec<EngineChat>> {
+                // The oldest chats of each active campaign of the agents (an index range each,
+                // read backwards: no sort), then joined (the prospect, the DNC check) for those
+                // few only; an agent with several campaigns keeps its `limit` oldest of them.
+                let (head, tail) = if Self::JSON_ROWS {
+                    (
+                        concat!(
+                            "SELECT json_group_array(",
+                            engine_chat_object!(),
+                            " ORDER BY c.agent_id, ch.created_at, ch.id)",
+                            engine_chats_from!(),
+                            " WHERE ch.id IN ("
+                        ),
+                        ")",
+                    )
+                } else {
+                    (
+                        concat!(select_engine_chats!(), " WHERE ch.id IN ("),
+                        ") ORDER BY c.agent_id, ch.created_at, ch.id",
+                    )
+                };
                 let mut chats = Vec::new();
                 for chunk in unique(agents.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    // The oldest chats are ranked from the chats alone, then joined (the
-                    // prospect, the DNC check) for those few only.
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
-                        select_engine_chats!(),
-                        " WHERE ch.id IN (SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
-                         (PARTITION BY k.agent_id ORDER BY w.created_at, w.id) AS rank \
-                         FROM chats w JOIN campaigns k ON k.id = w.campaign_id \
-                         WHERE k.status = 'active' AND w.status = 0 AND NOT w.paused \
-                         AND w.invited_at IS NULL AND k.agent_id IN ("
-                    ));
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
+                    query.push(
+                        "SELECT w.id FROM campaigns k JOIN chats w ON w.id IN (SELECT o.id \
+                         FROM chats o WHERE o.campaign_id = k.id AND o.status = 0 \
+                         AND NOT o.paused AND o.invited_at IS NULL \
+                         ORDER BY o.created_at, o.id LIMIT ",
+                    );
+                    query.push_bind(limit).push(") WHERE k.status = 'active' AND k.agent_id IN (");
                     let mut list = query.separated(", ");
                     for agent in chunk {
                         list.push_bind(agent.clone());
                     }
-                    list.push_unseparated(")) ranked WHERE ranked.rank <= ");
-                    query.push_bind(limit).push(") ORDER BY c.agent_id, ch.created_at, ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
-                        chats.push(EngineChat::try_from(row)?);
+                    list.push_unseparated(")");
+                    query.push(tail);
+                    let rows: Vec<EngineChatRow> = if Self::JSON_ROWS {
+                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
+                    } else {
+                        query.build_query_as().fetch_all(self.engine_pool()).await?
+                    };
+                    let mut taken: HashMap<String, i64> = HashMap::new();
+                    for row in rows {
+                        let count = taken.entry(row.agent_id.clone()).or_default();
+                        if *count < limit {
+                            *count += 1;
+                            chats.push(EngineChat::try_from(row)?);
+                        }
                     }
                 }
                 Ok(chats)
@@ -2464,14 +2585,34 @@ macro_rules! impl_engine_store {
                 now: Millis,
                 limit: i64,
             ) -> StoreResult<Vec<EngineChat>> {
+                /// Due replies first, then by due time.
+                const ORDER: &str = " THEN 0 ELSE 1 END, ch.next_message_at, ch.id";
                 let mut chats = Vec::new();
                 for chunk in unique(agents.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
-                        select_engine_chats!(),
-                        " WHERE ch.id IN (SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
+                    let mut query = if Self::JSON_ROWS {
+                        let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
+                            "SELECT json_group_array(",
+                            engine_chat_object!(),
+                            " ORDER BY c.agent_id, CASE WHEN ch.next_message_kind = 'reply' \
+                             AND ch.next_message_at <= "
+                        ));
+                        query.push_bind(now).push(ORDER).push(concat!(
+                            ")",
+                            engine_chats_from!(),
+                            " WHERE ch.id IN ("
+                        ));
+                        query
+                    } else {
+                        sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
+                            select_engine_chats!(),
+                            " WHERE ch.id IN ("
+                        ))
+                    };
+                    query.push(
+                        "SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
                          (PARTITION BY k.agent_id ORDER BY CASE WHEN w.next_message_kind = 'reply' \
-                         AND w.next_message_at <= "
-                    ));
+                         AND w.next_message_at <= ",
+                    );
                     query.push_bind(now).push(
                         " THEN 0 ELSE 1 END, w.next_message_at, w.id) AS rank \
                          FROM chats w JOIN campaigns k ON k.id = w.campaign_id \
@@ -2483,12 +2624,18 @@ macro_rules! impl_engine_store {
                         list.push_bind(agent.clone());
                     }
                     list.push_unseparated(")) ranked WHERE ranked.rank <= ");
-                    query.push_bind(limit).push(
-                        ") ORDER BY c.agent_id, CASE WHEN ch.next_message_kind = 'reply' \
-                         AND ch.next_message_at <= ",
-                    );
-                    query.push_bind(now).push(" THEN 0 ELSE 1 END, ch.next_message_at, ch.id");
-                    for row in query.build_query_as::<EngineChatRow>().fetch_all(self.engine_pool()).await? {
+                    query.push_bind(limit).push(")");
+                    let rows: Vec<EngineChatRow> = if Self::JSON_ROWS {
+                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
+                    } else {
+                        query.push(
+                            " ORDER BY c.agent_id, CASE WHEN ch.next_message_kind = 'reply' \
+                             AND ch.next_message_at <= ",
+                        );
+                        query.push_bind(now).push(ORDER);
+                        query.build_query_as().fetch_all(self.engine_pool()).await?
+                    };
+                    for row in rows {
                         chats.push(EngineChat::try_from(row)?);
                     }
                 }

@@ -25,6 +25,9 @@ impl PgStore {
     /// that several workers share the queue (see `engine`'s module doc).
     pub(crate) const CLAIM_ROWS: bool = false;
 
+    /// The engine reads its agents and conversations as plain rows (see `sqlite`).
+    pub(crate) const JSON_ROWS: bool = false;
+
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)

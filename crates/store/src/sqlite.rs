@@ -36,6 +36,9 @@ const MMAP_SIZE: u64 = 1 << 30;
 /// synced) once per checkpoint, so fewer checkpoints write less. The WAL file grows to about
 /// this size (64 MiB) before it is reused.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+/// Prepared statements kept by the writer connection (sqlx's default is 100): the engine's
+/// multi-row statements differ by their number of rows, and a batch runs a few dozen of them.
+const WRITER_STATEMENT_CACHE: usize = 1024;
 
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
@@ -50,6 +53,11 @@ impl SqliteStore {
     /// task `running` (see `engine`'s module doc): one writer needs no row locks, and each
     /// task row is written once per run instead of twice.
     pub(crate) const CLAIM_ROWS: bool = true;
+
+    /// The engine reads its agents and conversations as ONE row holding a JSON array
+    /// (`json_group_array`): every row `sqlx-sqlite` returns is a hop between its worker
+    /// thread and the caller, and these queries return tens of wide rows per batch.
+    pub(crate) const JSON_ROWS: bool = true;
 
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or a plain path).
     pub async fn connect(url: &str) -> StoreResult<Self> {
@@ -71,7 +79,11 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .statement_cache_capacity(WRITER_STATEMENT_CACHE),
+            )
             .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)

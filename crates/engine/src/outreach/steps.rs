@@ -417,32 +417,6 @@ impl<'e> Batch<'e> {
                 (state.agent.id.clone(), state)
             })
             .collect();
-        let history_ids: Vec<String> = tasks
-            .iter()
-            .filter(|t| t.kind == kind::CHECK || t.kind == kind::QUALIFY)
-            .filter_map(|t| t.chat_id.as_ref())
-            .filter(|id| {
-                chats
-                    .get(*id)
-                    .is_some_and(|c| c.status >= status::CONTACTED)
-            })
-            .cloned()
-            .collect();
-        let mut histories: HashMap<String, Vec<HistoryMessage>> = HashMap::new();
-        if !history_ids.is_empty() {
-            for message in store.histories(&history_ids).await? {
-                histories
-                    .entry(message.chat_id.clone())
-                    .or_default()
-                    .push(message);
-            }
-        }
-        let campaign_ids: Vec<String> = tasks
-            .iter()
-            .filter(|t| t.kind == kind::QUALIFY)
-            .filter_map(|t| t.chat_id.as_ref())
-            .filter_map(|id| chats.get(id).map(|c| c.campaign_id.clone()))
-            .collect();
         let slot_agents = |slot: &str| -> Vec<String> {
             tasks
                 .iter()
@@ -470,10 +444,55 @@ impl<'e> Batch<'e> {
                     .push(chat);
             }
         }
+        // The due messages are written with their history and campaign: loaded here with
+        // those of the checks and qualifications, not one query per message.
+        let due: Vec<&EngineChat> = due_messages
+            .values()
+            .flatten()
+            .filter(|c| c.next_message_at.is_some_and(|at| at <= now))
+            .collect();
+        let history_ids: BTreeSet<String> = tasks
+            .iter()
+            .filter(|t| t.kind == kind::CHECK || t.kind == kind::QUALIFY)
+            .filter_map(|t| t.chat_id.as_ref())
+            .filter(|id| {
+                chats
+                    .get(*id)
+                    .is_some_and(|c| c.status >= status::CONTACTED)
+            })
+            .cloned()
+            .chain(due.iter().map(|c| c.id.clone()))
+            .collect();
+        let mut histories: HashMap<String, Vec<HistoryMessage>> = HashMap::new();
+        if !history_ids.is_empty() {
+            let ids: Vec<String> = history_ids.into_iter().collect();
+            for message in store.histories(&ids).await? {
+                histories
+                    .entry(message.chat_id.clone())
+                    .or_default()
+                    .push(message);
+            }
+            // A conversation without messages has an empty history, known as such.
+            for id in ids {
+                histories.entry(id).or_default();
+            }
+        }
+        let campaign_ids: BTreeSet<String> = tasks
+            .iter()
+            .filter(|t| t.kind == kind::QUALIFY)
+            .filter_map(|t| t.chat_id.as_ref())
+            .filter_map(|id| chats.get(id).map(|c| c.campaign_id.clone()))
+            .chain(due.iter().map(|c| c.campaign_id.clone()))
+            .collect();
         let mut contexts = HashMap::new();
         if !campaign_ids.is_empty() {
-            for context in store.campaign_contexts(&campaign_ids).await? {
+            let ids: Vec<String> = campaign_ids.into_iter().collect();
+            for context in store.campaign_contexts(&ids).await? {
                 contexts.insert(context.id.clone(), Some(context));
+            }
+            // A campaign gone meanwhile has no context, known as such.
+            for id in ids {
+                contexts.entry(id).or_insert(None);
             }
         }
         Ok(Batch {
