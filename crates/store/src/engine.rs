@@ -1655,42 +1655,75 @@ macro_rules! impl_engine_store {
                     });
                     query.build().execute(&mut **tx).await?;
                 }
+                // The profiles read from LinkedIn: the prospects' names (for the search text)
+                // in one query, the updates in one statement; the last profile of a prospect
+                // wins.
+                let mut profiles: BTreeMap<(&str, &str), (&ProspectProfile, Millis)> = BTreeMap::new();
                 for (team, prospect, profile, at) in &fx.profiles {
-                    let name: Option<String> = sqlx::query_scalar(
-                        "SELECT name FROM prospects WHERE team_id = $1 AND id = $2",
-                    )
-                    .bind(team)
-                    .bind(prospect)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                    let Some(name) = name else { continue };
-                    let text = search_text(
-                        &name,
-                        profile.headline.as_deref(),
-                        profile.current_company_name.as_deref(),
+                    profiles.insert((team.as_str(), prospect.as_str()), (profile, *at));
+                }
+                let profiles: Vec<((&str, &str), (&ProspectProfile, Millis))> =
+                    profiles.into_iter().collect();
+                for chunk in profiles.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT team_id, id, name FROM prospects WHERE id IN (",
                     );
-                    sqlx::query(
-                        "UPDATE prospects SET headline = $3, about = $4, city = $5, country = $6, \
-                         email = COALESCE($7, email), current_company_name = $8, \
-                         current_job_title = $9, current_company_website = $10, \
-                         current_company_linkedin_url = $11, search_text = $12, updated_at = $13 \
-                         WHERE team_id = $1 AND id = $2",
-                    )
-                    .bind(team)
-                    .bind(prospect)
-                    .bind(&profile.headline)
-                    .bind(&profile.about)
-                    .bind(&profile.city)
-                    .bind(&profile.country)
-                    .bind(&profile.email)
-                    .bind(&profile.current_company_name)
-                    .bind(&profile.current_job_title)
-                    .bind(&profile.current_company_website)
-                    .bind(&profile.current_company_linkedin_url)
-                    .bind(text)
-                    .bind(at)
-                    .execute(&mut **tx)
-                    .await?;
+                    let mut list = query.separated(", ");
+                    for ((_, prospect), _) in chunk {
+                        list.push_bind((*prospect).to_owned());
+                    }
+                    list.push_unseparated(")");
+                    let names: Vec<(String, String, String)> =
+                        query.build_query_as().fetch_all(&mut **tx).await?;
+                    let names: HashMap<(&str, &str), &str> = names
+                        .iter()
+                        .map(|(team, id, name)| ((team.as_str(), id.as_str()), name.as_str()))
+                        .collect();
+                    let found: Vec<(&str, &str, &ProspectProfile, Millis, String)> = chunk
+                        .iter()
+                        .filter_map(|((team, prospect), (profile, at))| {
+                            let name = names.get(&(*team, *prospect))?;
+                            let text = search_text(
+                                name,
+                                profile.headline.as_deref(),
+                                profile.current_company_name.as_deref(),
+                            );
+                            Some((*team, *prospect, *profile, *at, text))
+                        })
+                        .collect();
+                    if found.is_empty() {
+                        continue;
+                    }
+                    let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "WITH v(team_id, id, headline, about, city, country, email, company, \
+                         job_title, website, linkedin_url, search_text, at) AS (",
+                    );
+                    update.push_values(&found, |mut row, (team, prospect, profile, at, text)| {
+                        row.push_bind((*team).to_owned())
+                            .push_bind((*prospect).to_owned())
+                            .push_bind(profile.headline.clone())
+                            .push_bind(profile.about.clone())
+                            .push_bind(profile.city.clone())
+                            .push_bind(profile.country.clone())
+                            .push_bind(profile.email.clone())
+                            .push_bind(profile.current_company_name.clone())
+                            .push_bind(profile.current_job_title.clone())
+                            .push_bind(profile.current_company_website.clone())
+                            .push_bind(profile.current_company_linkedin_url.clone())
+                            .push_bind(text.clone())
+                            .push_bind(*at);
+                    });
+                    update.push(
+                        ") UPDATE prospects SET headline = v.headline, about = v.about, \
+                         city = v.city, country = v.country, \
+                         email = COALESCE(v.email, prospects.email), \
+                         current_company_name = v.company, current_job_title = v.job_title, \
+                         current_company_website = v.website, \
+                         current_company_linkedin_url = v.linkedin_url, \
+                         search_text = v.search_text, updated_at = v.at \
+                         FROM v WHERE prospects.team_id = v.team_id AND prospects.id = v.id",
+                    );
+                    update.build().execute(&mut **tx).await?;
                 }
                 Ok(())
             }
