@@ -149,6 +149,8 @@ pub struct ProspectProfile {
     pub current_job_title: Option<String>,
     pub current_company_website: Option<String>,
     pub current_company_linkedin_url: Option<String>,
+    /// LinkedIn's member id (`ACo…`); `None` keeps the stored one.
+    pub provider_id: Option<String>,
 }
 
 /// The person behind a conversation, as lists show it.
@@ -826,7 +828,8 @@ macro_rules! impl_chat_store {
                     "UPDATE prospects SET headline = $3, about = $4, city = $5, country = $6, \
                      email = $7, current_company_name = $8, current_job_title = $9, \
                      current_company_website = $10, current_company_linkedin_url = $11, \
-                     search_text = $12, updated_at = $13 WHERE team_id = $1 AND id = $2",
+                     search_text = $12, updated_at = $13, provider_id = COALESCE($14, provider_id) \
+                     WHERE team_id = $1 AND id = $2",
                 )
                 .bind(team)
                 .bind(prospect_id)
@@ -841,6 +844,7 @@ macro_rules! impl_chat_store {
                 .bind(&profile.current_company_linkedin_url)
                 .bind(text)
                 .bind(now)
+                .bind(&profile.provider_id)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

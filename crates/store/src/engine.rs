@@ -1696,7 +1696,7 @@ macro_rules! impl_engine_store {
                     }
                     let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
                         "WITH v(team_id, id, headline, about, city, country, email, company, \
-                         job_title, website, linkedin_url, search_text, at) AS (",
+                         job_title, website, linkedin_url, search_text, at, provider_id) AS (",
                     );
                     update.push_values(&found, |mut row, (team, prospect, profile, at, text)| {
                         row.push_bind((*team).to_owned())
@@ -1711,7 +1711,8 @@ macro_rules! impl_engine_store {
                             .push_bind(profile.current_company_website.clone())
                             .push_bind(profile.current_company_linkedin_url.clone())
                             .push_bind(text.clone())
-                            .push_bind(*at);
+                            .push_bind(*at)
+                            .push_bind(profile.provider_id.clone());
                     });
                     update.push(
                         ") UPDATE prospects SET headline = v.headline, about = v.about, \
@@ -1720,7 +1721,8 @@ macro_rules! impl_engine_store {
                          current_company_name = v.company, current_job_title = v.job_title, \
                          current_company_website = v.website, \
                          current_company_linkedin_url = v.linkedin_url, \
-                         search_text = v.search_text, updated_at = v.at \
+                         search_text = v.search_text, updated_at = v.at, \
+                         provider_id = COALESCE(v.provider_id, prospects.provider_id) \
                          FROM v WHERE prospects.team_id = v.team_id AND prospects.id = v.id",
                     );
                     update.build().execute(&mut **tx).await?;

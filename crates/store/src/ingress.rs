@@ -5,6 +5,9 @@
 //! - a provider event is a hint, never the truth: it only makes the conversation's `check`
 //!   task due now, and the engine then reads LinkedIn through its connector as it always does
 //!   (so a forged or replayed event can make us look, never make us record anything);
+//! - a person is found by canonical profile URL or by LinkedIn's member id (stored with the
+//!   profile the engine reads after an acceptance), only among the prospects of the agent's
+//!   team and the campaigns of that agent;
 //! - only conversations waiting on LinkedIn are woken (invitation sent, contacted, replied);
 //!   a check that gave up (`done`) or failed is started again, a `running` one is left to its
 //!   process, and a `cancelled` one (DNC, deletion, a manual verdict) stays cancelled;
@@ -23,6 +26,13 @@ pub struct AccountAgent {
     pub agent_id: String,
 }
 
+/// Who a provider event is about: a canonical profile URL and/or LinkedIn's member id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PersonRef<'a> {
+    pub url: Option<&'a str>,
+    pub provider_id: Option<&'a str>,
+}
+
 /// The conversation statuses whose next step comes from LinkedIn.
 const WAITING_ON_LINKEDIN: [i64; 3] = [status::INVITATION_SENT, status::CONTACTED, status::REPLIED];
 
@@ -32,9 +42,14 @@ pub trait IngressStore {
     /// was connected twice).
     async fn agents_of_account(&self, account_id: &str) -> StoreResult<Vec<AccountAgent>>;
 
-    /// Makes the `check` of every conversation of `agent` with the person at `url` (canonical
-    /// profile URL) due at `now`; returns how many were woken.
-    async fn wake_checks(&self, agent: &AccountAgent, url: &str, now: Millis) -> StoreResult<u64>;
+    /// Makes the `check` of every conversation of `agent` with `person` due at `now`; returns
+    /// how many were woken (0 when `person` names nobody).
+    async fn wake_checks(
+        &self,
+        agent: &AccountAgent,
+        person: PersonRef<'_>,
+        now: Millis,
+    ) -> StoreResult<u64>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,20 +75,30 @@ macro_rules! impl_ingress_store {
             async fn wake_checks(
                 &self,
                 agent: &AccountAgent,
-                url: &str,
+                person: PersonRef<'_>,
                 now: Millis,
             ) -> StoreResult<u64> {
+                if person.url.is_none() && person.provider_id.is_none() {
+                    return Ok(0);
+                }
                 let mut tx = self.begin_write().await?;
                 let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
                     "SELECT ch.id, ch.campaign_id FROM chats ch \
                      JOIN prospects p ON p.id = ch.prospect_id \
                      JOIN campaigns c ON c.id = ch.campaign_id WHERE p.team_id = ",
                 );
+                query.push_bind(&agent.team_id).push(" AND (");
+                let mut person_is = query.separated(" OR ");
+                if let Some(url) = person.url {
+                    person_is.push("p.url = ").push_bind_unseparated(url);
+                }
+                if let Some(provider_id) = person.provider_id {
+                    person_is
+                        .push("p.provider_id = ")
+                        .push_bind_unseparated(provider_id);
+                }
                 query
-                    .push_bind(&agent.team_id)
-                    .push(" AND p.url = ")
-                    .push_bind(url)
-                    .push(" AND c.agent_id = ")
+                    .push(") AND c.agent_id = ")
                     .push_bind(&agent.agent_id)
                     .push(" AND ch.status IN (");
                 let mut statuses = query.separated(", ");

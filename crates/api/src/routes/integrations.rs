@@ -5,7 +5,8 @@
 //! - the route exists only when `unipile_webhook_secret` is configured (404 otherwise), and a
 //!   call is trusted only with that secret in `X-Outbound-Webhook-Secret` (401
 //!   `invalid_webhook_secret`), compared in constant time; it takes no API key;
-//! - a new message or relation only wakes the conversation's check
+//! - a new message or relation names the person by profile URL and/or LinkedIn member id; it
+//!   only wakes the conversation's check
 //!   ([`outbound_store::ingress`]): the engine then reads LinkedIn through the connector and
 //!   records what it finds, exactly once, as it does on its periodic checks — which keep running
 //!   as the reconciliation of any webhook lost on the way;
@@ -25,7 +26,7 @@ use outbound_linkedin::unipile::webhook::{
 };
 use outbound_store::StoreError;
 use outbound_store::agents::AgentChange;
-use outbound_store::ingress::AccountAgent;
+use outbound_store::ingress::{AccountAgent, PersonRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -116,13 +117,13 @@ async fn wake(
     who: &ProfileRef,
     now: Millis,
 ) -> ApiResult<IngressReceipt> {
-    let Some(url) = who.profile_url.as_deref() else {
-        tracing::info!(provider_id = ?who.provider_id, "Unipile webhook without a profile URL");
-        return Ok(IngressReceipt::ignored());
+    let person = PersonRef {
+        url: who.profile_url.as_deref(),
+        provider_id: who.provider_id.as_deref(),
     };
     let mut conversations = 0;
     for agent in agents {
-        conversations += state.store.wake_checks(agent, url, now).await?;
+        conversations += state.store.wake_checks(agent, person, now).await?;
     }
     Ok(IngressReceipt {
         received: true,

@@ -227,6 +227,7 @@ both_backends!(
             current_job_title: Some("CFO".to_owned()),
             current_company_website: Some("https://ledgerly.example".to_owned()),
             current_company_linkedin_url: Some("https://linkedin.com/company/ledgerly".to_owned()),
+            provider_id: None,
         };
         app.store
             .set_prospect_profile(&team, &ana.prospect, &profile, now_millis())
@@ -437,6 +438,7 @@ both_backends!(
             current_job_title: Some("CFO".to_owned()),
             current_company_website: None,
             current_company_linkedin_url: None,
+            provider_id: None,
         };
         app.store
             .set_prospect_profile(&team, &ana.prospect, &profile, now_millis())

@@ -20,7 +20,6 @@ use std::time::Duration;
 const PATH: &str = "/integrations/unipile/webhook";
 const SECRET: &str = "whsec-outbound-test";
 const SECRET_HEADER: &str = "X-Outbound-Webhook-Secret";
-const GPT_41: &str = "680321aa001300a6673d";
 const PERSON: &str = "https://www.linkedin.com/in/webhook-person";
 const CANONICAL_PERSON: &str = "https://linkedin.com/in/webhook-person";
 const MINUTE: Millis = 60_000;
@@ -95,8 +94,13 @@ fn new_relation(account_id: &str, profile_url: &str) -> String {
 
 /// A network where nobody ever accepts, so the invitation check gives up after 21 days.
 fn silent_network() -> SandboxConnector {
+    network(0.0)
+}
+
+/// A network where everyone accepts (with `acceptance_rate`) within hours and nobody answers.
+fn network(acceptance_rate: f64) -> SandboxConnector {
     let config = SandboxConfig {
-        acceptance_rate: 0.0,
+        acceptance_rate,
         acceptance_delay: DelayRange::new(Duration::from_secs(3600), Duration::from_secs(7200)),
         reply_rate: 0.0,
         conversation_reply_rate: 0.0,
@@ -110,9 +114,14 @@ fn silent_network() -> SandboxConnector {
 
 /// The outreach engine of `app` on the silent network, as `outbound serve` runs it.
 fn engine_of(app: &TestApp) -> Engine {
+    engine_on(app, silent_network())
+}
+
+/// The outreach engine of `app` on `network`.
+fn engine_on(app: &TestApp, network: SandboxConnector) -> Engine {
     Engine::new(
         Arc::clone(&app.store),
-        Arc::new(silent_network()),
+        Arc::new(network),
         ModelRegistry::offline(),
         Arc::clone(&app.secrets),
         EngineConfig::default(),
@@ -155,10 +164,20 @@ async fn campaign_with_person(app: &TestApp, key: &str, login: &str) -> (String,
         .post(
             key,
             "/v1/prompts",
-            json!({ "name": "Outreach", "type": "Messages", "model": GPT_41 }),
+            json!({ "name": "Outreach", "type": "Messages", "model": "template" }),
         )
         .await;
     let prompt = prompt.expect(201)["id"].as_str().expect("id").to_owned();
+    app.put(
+        key,
+        &format!("/v1/prompts/{prompt}"),
+        json!({
+            "context": "Sell {{offeringDescription}} to {{prospectDescription}}.",
+            "firstMessage": "Hi {{prospectName}}, a quick question about your books."
+        }),
+    )
+    .await
+    .expect(200);
     let campaign = app
         .post(
             key,
@@ -345,5 +364,57 @@ with_secret!(
         assert_eq!(items["chats"], 1);
         assert_eq!(items["tasks"], 1, "{items}");
         assert!(check_task(&app, chat_id).await.is_none());
+    }
+);
+
+with_secret!(
+    /// A new message that names its sender only by LinkedIn member id (Unipile's
+    /// `attendee_profile_url` may carry the id instead of the public slug) finds the
+    /// conversation through the id stored with the profile read after the acceptance.
+    async fn a_message_finds_its_sender_by_member_id(app) {
+        let (agent, campaign) =
+            campaign_with_person(&app, app.key(), "sam.smith@example.com").await;
+        let engine = engine_on(&app, network(1.0));
+        let start = now_millis();
+        drive(&engine, start, start + 2 * DAY).await;
+        let chat = chat_of(&app, app.key(), &campaign).await;
+        assert_eq!(chat["status"], status::CONTACTED, "{chat}");
+        let chat_id = chat["id"].as_str().expect("chat id").to_owned();
+        let member: String = app
+            .scalar::<Option<String>>("SELECT provider_id FROM prospects WHERE url = $1", CANONICAL_PERSON)
+            .await
+            .expect("the member id was stored with the profile");
+
+        let account = provider_account(&app, &agent).await;
+        let message = |sender: &str| {
+            json!({
+                "event": "message_received",
+                "account_id": account,
+                "account_type": "LINKEDIN",
+                "chat_id": "chat-1",
+                "message_id": "msg-1",
+                "message": "Sounds interesting, tell me more",
+                "timestamp": "2026-05-04T10:00:00.000Z",
+                "account_info": { "user_id": "ACoAAOwnAccount" },
+                "sender": {
+                    "attendee_id": "att-1",
+                    "attendee_name": "Webhook Person",
+                    "attendee_provider_id": sender,
+                    "attendee_profile_url": format!("https://www.linkedin.com/in/{sender}"),
+                },
+            })
+            .to_string()
+        };
+        let stranger = hook(&app, Some(SECRET), &message("ACoAAStranger")).await;
+        assert_eq!(stranger.expect(200)["action"], "ignored");
+        let before = now_millis();
+        let reply = hook(&app, Some(SECRET), &message(&member)).await;
+        assert_eq!(
+            reply.expect(200),
+            &json!({ "received": true, "action": "woken", "conversations": 1 })
+        );
+        let (state, due_at, _) = check_task(&app, &chat_id).await.expect("check task");
+        assert_eq!(state, "pending");
+        assert!(due_at >= before && due_at <= now_millis(), "due now: {due_at}");
     }
 );

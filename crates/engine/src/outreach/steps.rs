@@ -124,6 +124,7 @@ fn prospect_profile(profile: Profile) -> ProspectProfile {
         current_job_title: profile.current_job_title,
         current_company_website: profile.current_company_website,
         current_company_linkedin_url: profile.current_company_linkedin_url,
+        provider_id: Some(profile.provider_id).filter(|id| !id.is_empty()),
     }
 }
 
