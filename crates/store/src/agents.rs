@@ -157,21 +157,14 @@ impl TryFrom<AgentRow> for Agent {
 
     fn try_from(row: AgentRow) -> StoreResult<Agent> {
         Ok(Agent {
-            status: row
-                .status
-                .parse()
-                .map_err(|e: outbound_core::agent::UnknownAgentStatus| {
-                    StoreError::Corrupt(e.to_string())
-                })?,
-            alerts: serde_json::from_str(&row.alerts)
-                .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?,
-            working_hours: WorkingHours {
-                days: row.working_days,
-                start: row.working_start,
-                stop: row.working_stop,
-                timezone: i32::try_from(row.timezone_offset)
-                    .map_err(|e| StoreError::Corrupt(format!("agent timezone: {e}")))?,
-            },
+            status: stored_status(&row.status)?,
+            alerts: stored_alerts(&row.alerts)?,
+            working_hours: stored_working_hours(
+                row.working_days,
+                row.working_start,
+                row.working_stop,
+                row.timezone_offset,
+            )?,
             limits: Limits {
                 invitations_min: row.invitations_min,
                 invitations_max: row.invitations_max,
@@ -260,7 +253,35 @@ fn refusal_to_error(refusal: Refusal) -> StoreError {
     }
 }
 
-fn alerts_json(alerts: &[Alert]) -> String {
+/// An agent's status as stored.
+pub(crate) fn stored_status(text: &str) -> StoreResult<AgentStatus> {
+    text.parse()
+        .map_err(|e: outbound_core::agent::UnknownAgentStatus| StoreError::Corrupt(e.to_string()))
+}
+
+/// An agent's alerts as stored (a JSON array).
+pub(crate) fn stored_alerts(json: &str) -> StoreResult<Vec<Alert>> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))
+}
+
+/// An agent's working hours as stored (the offset in whole hours).
+pub(crate) fn stored_working_hours(
+    days: String,
+    start: String,
+    stop: String,
+    offset: i64,
+) -> StoreResult<WorkingHours> {
+    Ok(WorkingHours {
+        days,
+        start,
+        stop,
+        timezone: i32::try_from(offset)
+            .map_err(|e| StoreError::Corrupt(format!("agent timezone: {e}")))?,
+    })
+}
+
+/// Alerts as stored.
+pub(crate) fn alerts_json(alerts: &[Alert]) -> String {
     serde_json::to_string(alerts).unwrap_or_else(|_| "[]".to_owned())
 }
 

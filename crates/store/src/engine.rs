@@ -38,6 +38,7 @@ use outbound_core::prompt::{FollowUp, PromptSections};
 use outbound_core::time::{Millis, iso8601};
 use serde_json::{Value, json};
 
+use crate::agents::{alerts_json, stored_alerts, stored_status, stored_working_hours};
 use crate::chats::{ProspectProfile, Role, search_text, status_after_message};
 use crate::{StoreError, StoreResult};
 
@@ -259,21 +260,14 @@ impl TryFrom<EngineAgentRow> for EngineAgent {
 
     fn try_from(row: EngineAgentRow) -> StoreResult<EngineAgent> {
         Ok(EngineAgent {
-            status: row
-                .status
-                .parse()
-                .map_err(|e: outbound_core::agent::UnknownAgentStatus| {
-                    StoreError::Corrupt(e.to_string())
-                })?,
-            alerts: serde_json::from_str(&row.alerts)
-                .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?,
-            working_hours: WorkingHours {
-                days: row.working_days,
-                start: row.working_start,
-                stop: row.working_stop,
-                timezone: i32::try_from(row.timezone_offset)
-                    .map_err(|e| StoreError::Corrupt(format!("agent timezone: {e}")))?,
-            },
+            status: stored_status(&row.status)?,
+            alerts: stored_alerts(&row.alerts)?,
+            working_hours: stored_working_hours(
+                row.working_days,
+                row.working_start,
+                row.working_stop,
+                row.timezone_offset,
+            )?,
             limits: Limits {
                 invitations_min: row.invitations_min,
                 invitations_max: row.invitations_max,
@@ -1393,10 +1387,6 @@ fn with_alert(mut alerts: Vec<Alert>, alert: Alert) -> Vec<Alert> {
     alerts
 }
 
-fn alerts_json(alerts: &[Alert]) -> String {
-    serde_json::to_string(alerts).unwrap_or_else(|_| "[]".to_owned())
-}
-
 /// The local day `day` as stored.
 pub fn day_key(day: chrono::NaiveDate) -> String {
     day.format(DAY_FORMAT).to_string()
@@ -1860,12 +1850,7 @@ macro_rules! impl_engine_store {
                 .fetch_optional(&mut **tx)
                 .await?;
                 let Some((status, alerts)) = row else { return Ok(None) };
-                let status = status.parse().map_err(|e: outbound_core::agent::UnknownAgentStatus| {
-                    StoreError::Corrupt(e.to_string())
-                })?;
-                let alerts = serde_json::from_str(&alerts)
-                    .map_err(|e| StoreError::Corrupt(format!("agent alerts: {e}")))?;
-                Ok(Some((status, alerts)))
+                Ok(Some((stored_status(&status)?, stored_alerts(&alerts)?)))
             }
 
             /// Applies the task ops — first the ends of claims, then the upserts (which so win
