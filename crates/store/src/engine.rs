@@ -1399,6 +1399,43 @@ pub fn day_key(day: chrono::NaiveDate) -> String {
 macro_rules! impl_engine_store {
     ($store:ty, $lock_chats:literal, $lock_row:literal, $skip_locked:literal, $greatest:literal) => {
         impl $store {
+            /// The rows `head <ids> tail` selects, chunk by chunk of the distinct `ids`: as one
+            /// JSON-array row per chunk with [`Self::JSON_ROWS`], else row by row.
+            async fn rows_by_ids<R, T>(
+                &self,
+                head: &'static str,
+                tail: &'static str,
+                ids: &[String],
+            ) -> StoreResult<Vec<T>>
+            where
+                R: for<'r> sqlx::FromRow<
+                        'r,
+                        <<$store as crate::Backend>::Db as sqlx::Database>::Row,
+                    > + serde::de::DeserializeOwned
+                    + Send
+                    + Unpin,
+                T: TryFrom<R, Error = StoreError>,
+            {
+                let mut found = Vec::with_capacity(ids.len());
+                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(tail);
+                    let rows: Vec<R> = if Self::JSON_ROWS {
+                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
+                    } else {
+                        query.build_query_as().fetch_all(self.engine_pool()).await?
+                    };
+                    for row in rows {
+                        found.push(T::try_from(row)?);
+                    }
+                }
+                Ok(found)
+            }
+
             /// Stops every unfinished conversation of the prospect with `url` in `team`
             /// (status 7, no planned message, tasks cancelled), inside the caller's
             /// transaction: the DNC hook. Returns how many were stopped.
@@ -2433,24 +2470,7 @@ macro_rules! impl_engine_store {
                 } else {
                     (concat!(select_engine_agents!(), " WHERE id IN ("), ") ORDER BY id")
                 };
-                let mut agents = Vec::with_capacity(ids.len());
-                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    list.push_unseparated(tail);
-                    let rows: Vec<EngineAgentRow> = if Self::JSON_ROWS {
-                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
-                    } else {
-                        query.build_query_as().fetch_all(self.engine_pool()).await?
-                    };
-                    for row in rows {
-                        agents.push(EngineAgent::try_from(row)?);
-                    }
-                }
-                Ok(agents)
+                self.rows_by_ids::<EngineAgentRow, EngineAgent>(head, tail, ids).await
             }
 
             async fn engine_chats(&self, ids: &[String]) -> StoreResult<Vec<EngineChat>> {
@@ -2468,24 +2488,7 @@ macro_rules! impl_engine_store {
                 } else {
                     (concat!(select_engine_chats!(), " WHERE ch.id IN ("), ") ORDER BY ch.id")
                 };
-                let mut chats = Vec::with_capacity(ids.len());
-                for chunk in unique(ids.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(head);
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    list.push_unseparated(tail);
-                    let rows: Vec<EngineChatRow> = if Self::JSON_ROWS {
-                        json_rows(query.build_query_scalar().fetch_one(self.engine_pool()).await?)?
-                    } else {
-                        query.build_query_as().fetch_all(self.engine_pool()).await?
-                    };
-                    for row in rows {
-                        chats.push(EngineChat::try_from(row)?);
-                    }
-                }
-                Ok(chats)
+                self.rows_by_ids::<EngineChatRow, EngineChat>(head, tail, ids).await
             }
 
             async fn campaign_contexts(&self, ids: &[String]) -> StoreResult<Vec<CampaignContext>> {
