@@ -965,6 +965,7 @@ macro_rules! impl_chat_store {
                 custom_data: &str,
                 now: Millis,
             ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 let updated = sqlx::query(
                     "UPDATE chats SET custom_data = $3, updated_at = $4 \
                      WHERE team_id = $1 AND id = $2",
@@ -973,11 +974,12 @@ macro_rules! impl_chat_store {
                 .bind(chat_id)
                 .bind(custom_data)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -988,6 +990,7 @@ macro_rules! impl_chat_store {
                 paused: bool,
                 now: Millis,
             ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 let updated = sqlx::query(
                     "UPDATE chats SET paused = $3, updated_at = $4 WHERE team_id = $1 AND id = $2",
                 )
@@ -995,11 +998,12 @@ macro_rules! impl_chat_store {
                 .bind(chat_id)
                 .bind(paused)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                tx.commit().await?;
                 Ok(())
             }
 

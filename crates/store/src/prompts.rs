@@ -124,6 +124,7 @@ macro_rules! impl_prompt_store {
                     created_at: now,
                     updated_at: now,
                 };
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO prompts (id, team_id, name, prompt_type, model, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -134,8 +135,9 @@ macro_rules! impl_prompt_store {
                 .bind(kind.as_str())
                 .bind(&prompt.model)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(prompt)
             }
 

@@ -2,10 +2,10 @@
 //! write transaction so that writers queue instead of failing on lock upgrades.
 //!
 //! Rules:
-//! - every write transaction ([`SqliteStore::begin_write`]) runs on ONE writer connection,
-//!   so writers of this process queue on it instead of on SQLite's lock, and its page cache
-//!   stays valid (SQLite empties a connection's cache whenever another connection of the file
-//!   committed since its last transaction); the outreach engine also reads there
+//! - every write, one statement or many ([`SqliteStore::begin_write`]), runs on ONE writer
+//!   connection, so writers of this process queue on it instead of on SQLite's lock, and its
+//!   page cache stays valid (SQLite empties a connection's cache whenever another connection of
+//!   the file committed since its last transaction); the outreach engine also reads there
 //!   ([`SqliteStore::engine_pool`]), since it reads what it has just written;
 //! - reads of the API run in parallel on the other connections (WAL);
 //! - durability is SQLite's `synchronous = NORMAL` in WAL mode for every caller; the pragmas

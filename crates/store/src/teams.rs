@@ -149,13 +149,15 @@ macro_rules! impl_team_store {
         impl TeamStore for $store {
             async fn create_team(&self, name: &str, plan: Plan) -> StoreResult<Team> {
                 let team = new_team(name, plan);
+                let mut tx = self.begin_write().await?;
                 sqlx::query(INSERT_TEAM)
                     .bind(&team.id)
                     .bind(&team.name)
                     .bind(team.plan.as_str())
                     .bind(team.created_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(team)
             }
 
