@@ -10,6 +10,8 @@
 //!   at-least-once across restarts. [`WebhookStore::finish_delivery`] records the outcome and
 //!   keeps the webhook's counters and its disabling rule.
 
+use std::collections::HashMap;
+
 use outbound_core::events::{delivery_body, is_subscribed};
 use outbound_core::ids::new_id;
 use outbound_core::time::{Millis, iso8601, now_millis};
@@ -529,18 +531,24 @@ macro_rules! impl_webhook_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut claimed = Vec::with_capacity(rows.len());
+                // A team has few webhooks: each target is read once per claim.
+                let mut targets: HashMap<String, TargetRow> = HashMap::new();
                 for row in rows {
-                    let target = sqlx::query_as::<_, TargetRow>(
-                        "SELECT url, secret_sealed FROM webhooks WHERE id = $1",
-                    )
-                    .bind(&row.webhook_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    if !targets.contains_key(&row.webhook_id) {
+                        let target = sqlx::query_as::<_, TargetRow>(
+                            "SELECT url, secret_sealed FROM webhooks WHERE id = $1",
+                        )
+                        .bind(&row.webhook_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        targets.insert(row.webhook_id.clone(), target);
+                    }
+                    let target = &targets[&row.webhook_id];
                     claimed.push(ClaimedDelivery {
                         id: row.id,
+                        url: target.url.clone(),
+                        secret_sealed: target.secret_sealed.clone(),
                         webhook_id: row.webhook_id,
-                        url: target.url,
-                        secret_sealed: target.secret_sealed,
                         body: row.body,
                         attempts: row.attempts,
                         created_at: row.created_at,
