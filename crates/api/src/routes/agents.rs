@@ -45,10 +45,18 @@ pub struct AgentView {
     name: String,
     status: AgentStatus,
     /// The LinkedIn login (email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     login: Option<String>,
     /// Two-letter country code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     next_task: Option<String>,
     alerts: Vec<Alert>,
 }
@@ -79,7 +87,11 @@ pub struct Usage {
     messages: i64,
     /// Today's message target.
     messages_daily: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     next_invitation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     next_message: Option<String>,
     working_hours: WorkingHoursView,
 }

@@ -159,6 +159,8 @@ pub struct CampaignInfo {
     /// The agent's id.
     agent: String,
     /// The product's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     product: Option<String>,
 }
 

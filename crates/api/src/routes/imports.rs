@@ -148,10 +148,16 @@ pub struct ReportRowView {
     /// The URL as sent.
     input_url: String,
     /// `null` when the URL is not a LinkedIn profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     linkedin_slug: Option<String>,
     /// `imported`, `existing`, `invalid`, `skipped_dnc` or `enrichment_failed`.
     status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     prospect_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     chat_id: Option<String>,
     message: String,
     /// A new chat was created; only then is the row confirmed.
@@ -193,9 +199,15 @@ pub struct ImportView {
     /// Index of the next row to process.
     current_index: i64,
     /// When the first row was processed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_processed_at: Option<String>,
     /// When the job finished (completed or failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     completed_at: Option<String>,
     /// The processed rows, by index.
     report: Vec<ReportRowView>,

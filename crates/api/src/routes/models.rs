@@ -18,6 +18,8 @@ pub struct PricingView {
     /// Price of output tokens.
     output: f64,
     /// Price of cached input tokens, when the provider has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     cached: Option<f64>,
 }
 

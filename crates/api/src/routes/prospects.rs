@@ -65,6 +65,8 @@ pub struct ProspectCardView {
     id: String,
     name: String,
     url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     headline: Option<String>,
     current_company_name: Option<String>,
     current_job_title: Option<String>,
@@ -99,6 +101,8 @@ pub struct ProspectListItem {
     qualification: Qualification,
     paused: bool,
     /// When the last message was sent or received; `null` before any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_message: Option<String>,
     prospect: ProspectCardView,
 }
@@ -124,7 +128,11 @@ pub struct ChatCampaign {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProspectLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     country: Option<String>,
 }
 
@@ -134,6 +142,8 @@ pub struct ProspectProfileView {
     #[serde(flatten)]
     card: ProspectCardView,
     location: ProspectLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     about: Option<String>,
 }
 
@@ -161,6 +171,8 @@ pub struct ProspectDetails {
     status: i64,
     qualification: Qualification,
     paused: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_message: Option<String>,
     /// The per-conversation prompt context (`{{customData}}`).
     custom_data: String,
@@ -269,7 +281,11 @@ pub struct ProspectDeletionSummary {
     prospect_id: String,
     prospect_name: String,
     /// The campaign of the prospect's first conversation (by creation); `null` without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     campaign_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     campaign_name: Option<String>,
     deleted_items: ProspectDeletedItems,
     deleted_at: String,
@@ -299,6 +315,8 @@ pub struct DeleteProspectResponse {
     message: &'static str,
     deletion_summary: ProspectDeletionSummary,
     /// The reported campaign's counters after the deletion; `null` when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     campaign_stats_updated: Option<CampaignStatsUpdated>,
 }
 
@@ -362,6 +380,8 @@ pub struct BulkDeleteResponse {
     results: Vec<BulkItemResult>,
     /// Counters of `campaignId` (or, without it, of the first deleted prospect's campaign);
     /// `null` when there is no such campaign.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     campaign_stats_updated: Option<BulkCampaignStats>,
 }
 

@@ -98,6 +98,8 @@ pub struct SalesNavigatorQueued {
 pub struct SalesNavigatorSourceView {
     source_id: String,
     /// The current (or last) run, `null` before the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     run_id: Option<String>,
     campaign_id: String,
     name: String,
@@ -107,13 +109,21 @@ pub struct SalesNavigatorSourceView {
     status: &'static str,
     /// The import job of the people found, once completed (`null` when nobody was found);
     /// follow it with `GET /v1/prospects/imports/{listId}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     list_id: Option<String>,
     /// How many people the search returned, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     found_count: Option<i64>,
     /// Why the last run failed (`null` once completed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     error: Option<String>,
     created_at: String,
     /// When the search completed or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     completed_at: Option<String>,
 }
 

@@ -62,7 +62,11 @@ pub struct SearchQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     country: Option<String>,
 }
 
@@ -80,6 +84,8 @@ pub struct SearchStats {
     /// Messages the prospect sent.
     responses: i64,
     /// When the prospect last wrote; `null` before any reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_response: Option<String>,
 }
 
@@ -90,6 +96,8 @@ pub struct SearchItem {
     #[serde(flatten)]
     conversation: ProspectListItem,
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     headline: Option<String>,
     url: String,
     current_company_name: Option<String>,

@@ -39,7 +39,11 @@ pub struct WebhookView {
     url: String,
     events: Vec<String>,
     active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_success: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_failure: Option<String>,
     success_count: i64,
     failure_count: i64,
@@ -139,9 +143,17 @@ pub struct DeliveryView {
     /// `pending`, `succeeded` or `failed`.
     status: String,
     attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     response_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     next_attempt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_attempt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_error: Option<String>,
     created_at: String,
 }

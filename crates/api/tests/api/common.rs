@@ -378,3 +378,24 @@ pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// Asserts that the object `value` has every key of `always`, no key outside `always` and
+/// `when_set`, and no `null` under a key of `when_set`: an absent optional value is omitted.
+#[track_caller]
+pub fn assert_keys(value: &Value, always: &[&str], when_set: &[&str]) {
+    let object = value.as_object().expect("a JSON object");
+    for key in always {
+        assert!(object.contains_key(*key), "`{key}` missing: {value}");
+    }
+    for (key, inner) in object {
+        let optional = when_set.contains(&key.as_str());
+        assert!(
+            optional || always.contains(&key.as_str()),
+            "unexpected `{key}`: {value}"
+        );
+        assert!(
+            !(optional && inner.is_null()),
+            "`{key}` is null instead of omitted: {value}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod agents;
 mod analytics;
 mod auth;
 mod campaigns;
+mod conformance;
 mod dnc;
 mod errors;
 mod imports;

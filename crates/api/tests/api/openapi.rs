@@ -46,7 +46,7 @@ const EXTENSIONS: &[(&str, &[&str])] = &[
 ];
 
 /// Every route of the Kakiyo catalogue (§1 of the compatibility catalogue), all 61.
-const CATALOGUE: [(&str, &str); 61] = [
+pub(crate) const CATALOGUE: [(&str, &str); 61] = [
     ("GET", "/v1/verify"),
     ("GET", "/v1/campaigns"),
     ("POST", "/v1/campaigns"),

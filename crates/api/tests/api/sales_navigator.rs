@@ -5,7 +5,7 @@
 //! run by `outbound_engine::sales_navigator`, its people imported by the import worker.
 
 use crate::both_backends;
-use crate::common::{TestApp, keys, timestamp};
+use crate::common::{TestApp, assert_keys, keys, timestamp};
 use outbound_core::plan::Plan;
 use outbound_core::time::now_millis;
 use outbound_engine::outreach::{Engine, EngineConfig, ModelRegistry};
@@ -162,23 +162,10 @@ both_backends!(
 
         let path = format!("{PATH}/{id}");
         let read = app.get(app.key(), &path).await.expect(200).clone();
-        assert_eq!(
-            keys(&read),
-            [
-                "campaignId",
-                "completedAt",
-                "createdAt",
-                "error",
-                "foundCount",
-                "listId",
-                "name",
-                "requestedCount",
-                "runId",
-                "searchUrl",
-                "sourceId",
-                "status"
-            ],
-            "{read}"
+        assert_keys(
+            &read,
+            &["campaignId", "createdAt", "name", "requestedCount", "searchUrl", "sourceId", "status"],
+            &["completedAt", "error", "foundCount", "listId", "runId"],
         );
         assert_eq!(read["sourceId"], id.as_str());
         assert_eq!(read["campaignId"], campaign.as_str());
