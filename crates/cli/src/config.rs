@@ -64,6 +64,10 @@ const ENV_PROVIDERS: [(&str, bool); 5] = [
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret itself, for the one place that uses it.
     pub fn expose(&self) -> &str {
         &self.0

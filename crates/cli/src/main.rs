@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
+use commands::demo::DemoArgs;
 use commands::keys::KeysCommand;
 use commands::serve::ServeArgs;
 use commands::simulate::SimulateArgs;
@@ -39,6 +40,7 @@ RUST_LOG, default `info`); commands print only their result on stdout.
 
 Quick start:
   outbound serve            # first start prints `API key: ...` once
+  outbound demo             # watch a campaign run on the sandbox, no JSON to write
   curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8080/v1/verify";
 
 #[derive(Debug, Parser)]
@@ -69,6 +71,15 @@ enum Command {
     /// with one API key and prints `API key: <key>` on stdout; that key is shown only this
     /// once.
     Serve(ServeArgs),
+    /// Watch a whole campaign run on the sandbox, from the terminal
+    ///
+    /// Serves a throwaway database (removed on exit) with the sandbox LinkedIn network, the
+    /// offline template model and an accelerated clock; creates a product, a prompt, an agent,
+    /// a campaign and eight prospects through the API, printing each call, then tells what
+    /// happens to each conversation — invitations, acceptances, messages, replies, verdicts —
+    /// within about two minutes. The API (and its key) stays open for your own calls until
+    /// Ctrl-C.
+    Demo(DemoArgs),
     /// Run the background work only, without the HTTP API
     ///
     /// The outreach engine, webhook delivery, imports and Sales Navigator searches. For
@@ -129,6 +140,7 @@ async fn run(cli: Cli) -> Result<()> {
     let overrides = Overrides {
         addr: match &cli.command {
             Command::Serve(args) => args.addr.clone(),
+            Command::Demo(args) => args.addr.clone(),
             _ => None,
         },
         database_url: cli.database_url,
@@ -136,14 +148,26 @@ async fn run(cli: Cli) -> Result<()> {
     let config = config::load(cli.config.as_deref(), overrides, |name| {
         std::env::var(name).ok()
     })?;
-    init_logging(config.log_format)?;
+    // The demo tells its story on stderr; the access log would drown it.
+    let default_level = match cli.command {
+        Command::Demo(_) => LevelFilter::WARN,
+        _ => LevelFilter::INFO,
+    };
+    init_logging(config.log_format, default_level)?;
     if let Some(file) = &config.file {
         tracing::debug!(file = %file.display(), "configuration file read");
     }
     tracing::debug!(?config, "configuration");
 
     match cli.command {
-        Command::Serve(args) => commands::serve::run(&config, args.time_scale).await,
+        Command::Serve(args) => {
+            let options = commands::serve::ServeOptions {
+                time_scale: args.time_scale,
+                ..Default::default()
+            };
+            commands::serve::run(&config, options).await
+        }
+        Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Worker => commands::worker::run(&config).await,
         Command::Simulate(args) => commands::simulate::run(args).await,
         Command::Migrate => commands::migrate::run(&config).await,
@@ -153,10 +177,10 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Logs to stderr in `format`, at the level of `RUST_LOG` (default `info`).
-fn init_logging(format: LogFormat) -> Result<()> {
+/// Logs to stderr in `format`, at the level of `RUST_LOG` (default `default_level`).
+fn init_logging(format: LogFormat, default_level: LevelFilter) -> Result<()> {
     let filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
+        .with_default_directive(default_level.into())
         .from_env()
         // The error's sources repeat its message: show it once.
         .map_err(|e| anyhow::anyhow!("invalid RUST_LOG: {e}"))?;

@@ -646,6 +646,23 @@ fn serve_workflow(db: &TestDb) {
     let addr = wait_for_line(&server.stderr, "Listening on http://");
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     assert_ne!(addr, "127.0.0.1:0", "the real bound address is shown");
+    // What it runs on, then the next steps with the key, for a person.
+    let database = wait_for_line(&server.stderr, "  database   ");
+    assert!(
+        database.starts_with("SQLite file ") || database.starts_with("PostgreSQL "),
+        "{database}"
+    );
+    let linkedin = wait_for_line(&server.stderr, "  LinkedIn   ");
+    assert!(linkedin.starts_with("sandbox"), "{linkedin}");
+    let models = wait_for_line(&server.stderr, "  models     ");
+    assert!(models.contains("template"), "{models}");
+    let docs = wait_for_line(&server.stderr, "  1. Read the API reference: ");
+    assert_eq!(docs, format!("http://{addr}/docs"));
+    let call = wait_for_line(&server.stderr, "  2. Call it: ");
+    assert_eq!(
+        call,
+        format!("curl -s http://{addr}/v1/verify -H \"Authorization: Bearer {key}\"")
+    );
 
     let (status, _) = http_get(&addr, "/healthz", None);
     assert_eq!(status, 200);
@@ -829,4 +846,64 @@ fn unipile_webhooks_are_registered_with_the_secret() {
         sources.push(body["source"].as_str().expect("source").to_owned());
     }
     assert_eq!(sources, ["messaging", "users", "account_status"]);
+}
+
+/// How long the demo may take to show a whole conversation, at the test's clock speed.
+const DEMO_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The first line of `lines` containing one of `needles`, waiting up to [`DEMO_TIMEOUT`].
+fn wait_for_text(lines: &Receiver<String>, needles: &[&str]) -> String {
+    let deadline = Instant::now() + DEMO_TIMEOUT;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if needles.iter().any(|needle| line.contains(needle)) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no line with one of {needles:?} in time; saw {seen:#?}"),
+        }
+    }
+}
+
+/// `outbound demo` sets a campaign up through its own API and tells the whole loop —
+/// invitation, acceptance, the agent's message, the prospect's reply, a verdict — then stops
+/// on SIGTERM and removes its database.
+#[test]
+fn demo_shows_a_campaign_from_invitation_to_verdict() {
+    let db = TestDb::sqlite();
+    let server = Server::spawn(
+        &db,
+        &["demo", "--addr", "127.0.0.1:0", "--time-scale", "3000"],
+    );
+    let key = wait_for_line(&server.stdout, "API key: ");
+    let addr = wait_for_line(&server.stderr, "Listening on http://");
+    let place = wait_for_line(&server.stderr, "Demo: a throwaway database in ");
+    let dir = PathBuf::from(place.split(" (removed").next().expect("a directory"));
+    assert!(dir.join("demo.db").is_file(), "{place}");
+    for step in [
+        "POST /v1/prospects/batch",
+        ": invitation sent",
+        ": accepted the invitation",
+        " -> Hi ",
+        " wrote: ",
+    ] {
+        wait_for_text(&server.stderr, &[step]);
+    }
+    let verdict = wait_for_text(
+        &server.stderr,
+        &["QUALIFIED", "needs your verdict", "not a fit"],
+    );
+    assert!(
+        verdict.starts_with('['),
+        "told at the engine's time: {verdict}"
+    );
+
+    // The campaign is there for the reader's own calls, with the printed key.
+    let (status, body) = http_get(&addr, "/v1/campaigns", Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\":\"Fintech CFOs\""), "{body}");
+
+    let rest = server.stop();
+    assert!(rest.is_empty(), "only the key on stdout: {rest:?}");
+    assert!(!dir.exists(), "the demo database is removed on exit");
 }

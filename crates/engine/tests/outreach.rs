@@ -80,6 +80,36 @@ async fn the_same_seed_gives_the_same_report() {
     assert_ne!(reports[0], reports[2], "another seed, another run");
 }
 
+/// The offline model reads every reply of the simulated network as the network meant it, so
+/// that a sandbox campaign answers a postponement as one and qualifies the interested.
+#[test]
+fn the_offline_model_reads_the_sandbox_replies_as_meant() {
+    use outbound_linkedin::sandbox::Intent as Meant;
+    use outbound_llm::{Intent as Read, classify_intent};
+    let pairs = [
+        (Meant::Interested, Read::Interested),
+        (Meant::Question, Read::Question),
+        (Meant::NotNow, Read::NotNow),
+        (Meant::NotInterested, Read::NotInterested),
+        (Meant::OptOut, Read::OptOut),
+    ];
+    let mut misread = Vec::new();
+    for (meant, expected) in pairs {
+        for template in meant.templates() {
+            let text = template.replace("{first}", "Ana");
+            let read = classify_intent(&text);
+            if read != expected {
+                misread.push(format!("{text:?}: meant {meant:?}, read {read:?}"));
+            }
+        }
+    }
+    assert!(
+        misread.is_empty(),
+        "misread replies:\n{}",
+        misread.join("\n")
+    );
+}
+
 // ---- a small world, driven by hand ---------------------------------------------------------
 
 /// A sandbox wrapper: scripted messages from prospects, a count of deliveries per send, and a

@@ -4,8 +4,10 @@
 //! matches when one of its phrases appears as whole consecutive words. Rules are tried from
 //! the strongest signal to the weakest — opt-out, not interested, not now, interested,
 //! question — so "not interested" never reads as "interested" and "not now, but what does it
-//! cost?" reads as "not now". A reply that is just "no" (or starts with it and matches nothing
-//! else) is "not interested"; anything else is [`Intent::Unclear`].
+//! cost?" reads as "not now". Having a tool already declines, unless the reply asks about it
+//! ("how is this different from what we already use?" is a question). A reply that is just
+//! "no" (or starts with it and matches nothing else) is "not interested"; anything else is
+//! [`Intent::Unclear`].
 
 /// What a reply says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,14 +64,16 @@ const NOT_INTERESTED: &[&str] = &[
     "pass on this",
     "ill pass",
     "well pass",
-    "already have",
-    "already use",
-    "already using",
+    "have this covered",
+    "have that covered",
+    "dont think this is",
     "dont need",
     "do not need",
     "no need",
     "no budget",
 ];
+/// Phrases of a tool in place: a refusal, unless the reply is a question about it.
+const ALREADY_SOLVED: &[&str] = &["already have", "already use", "already using"];
 /// Phrases of a postponement.
 const NOT_NOW: &[&str] = &[
     "not now",
@@ -79,8 +83,8 @@ const NOT_NOW: &[&str] = &[
     "bad time",
     "too busy",
     "swamped",
+    "busy season",
     "later",
-    "next week",
     "next month",
     "next quarter",
     "next year",
@@ -93,10 +97,20 @@ const NOT_NOW: &[&str] = &[
     "check back",
     "maybe in",
     "ping me in",
+    "ping me again",
+    "revisit",
+    "couple of months",
+    "at the moment",
+    "not a priority",
+    "keep it in mind",
+    "signed with",
+    "for this year",
 ];
 /// Phrases of interest.
 const INTERESTED: &[&str] = &[
     "interested",
+    "good timing",
+    "sounds relevant",
     "sounds good",
     "sounds great",
     "sounds interesting",
@@ -112,6 +126,7 @@ const INTERESTED: &[&str] = &[
     "schedule",
     "set up a",
     "a call",
+    "quick call",
     "a demo",
     "a meeting",
     "count me in",
@@ -146,7 +161,7 @@ pub fn classify_intent(text: &str) -> Intent {
     let has = |phrases: &[&str]| phrases.iter().any(|p| contains_phrase(&words, p));
     if has(OPT_OUT) {
         Intent::OptOut
-    } else if has(NOT_INTERESTED) {
+    } else if has(NOT_INTERESTED) || (has(ALREADY_SOLVED) && !is_question(text, &words)) {
         Intent::NotInterested
     } else if has(NOT_NOW) {
         Intent::NotNow
@@ -211,6 +226,16 @@ mod tests {
             ("I'm not interested, thanks", Intent::NotInterested),
             ("Not interested.", Intent::NotInterested),
             ("No thanks, we already use HubSpot", Intent::NotInterested),
+            ("We already have a tool for that", Intent::NotInterested),
+            (
+                "How is this different from what we already use?",
+                Intent::Question,
+            ),
+            ("Happy to have a quick call next week", Intent::Interested),
+            (
+                "Interesting, but we just signed with another vendor",
+                Intent::NotNow,
+            ),
             ("No.", Intent::NotInterested),
             ("Nope", Intent::NotInterested),
             ("Please stop messaging me", Intent::OptOut),

@@ -6,8 +6,8 @@
 //! Alerts are raised through the store too, as the engine does when LinkedIn asks for a code.
 
 use crate::both_backends;
-use crate::common::{assert_keys, keys};
 use crate::common::{Reply, TestApp};
+use crate::common::{assert_keys, keys};
 use outbound_core::agent::{AgentEvent, Alert, Severity};
 use outbound_core::plan::Plan;
 use outbound_store::agents::AgentChange;

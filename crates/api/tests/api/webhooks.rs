@@ -56,7 +56,8 @@ const WEBHOOK_KEYS_WHEN_SET: &[&str] = &["lastFailure", "lastSuccess"];
 
 const DELIVERY_KEYS: &[&str] = &["attempts", "createdAt", "event", "id", "status"];
 /// A delivery's keys once tried, answered, failed, or while a next attempt is planned.
-const DELIVERY_KEYS_WHEN_SET: &[&str] = &["lastAttempt", "lastError", "nextAttempt", "responseCode"];
+const DELIVERY_KEYS_WHEN_SET: &[&str] =
+    &["lastAttempt", "lastError", "nextAttempt", "responseCode"];
 
 /// Creates a webhook of the team of `key` and returns its id.
 async fn create(app: &TestApp, key: &str, name: &str, url: &str, events: &[&str]) -> String {

@@ -4,17 +4,20 @@
 //! line has several fields — so that scripts can capture it; everything meant for a person
 //! (progress, hints, errors) goes to stderr.
 
+pub mod demo;
 pub mod keys;
 pub mod migrate;
 pub mod serve;
 pub mod simulate;
 pub mod teams;
 pub mod unipile;
+pub mod welcome;
 pub mod worker;
 
 use anyhow::{Context, Result};
 use outbound_store::Store;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -72,4 +75,28 @@ pub fn checked_name(what: &str, name: &str) -> Result<String> {
         "the {what} name must not contain control characters such as tabs or newlines"
     );
     Ok(name.to_owned())
+}
+
+/// A directory of its own under the system's temporary directory, removed with everything in
+/// it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory named `<prefix>-<unique id>`.
+    pub fn new(prefix: &str) -> Result<TempDir> {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", outbound_core::ids::new_id()));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create the directory {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -18,13 +18,17 @@ use outbound_core::plan::Plan;
 use outbound_engine::Dispatcher;
 use outbound_engine::clock::{Clock, ScaledClock, SystemClock};
 use outbound_engine::outreach::{DEFAULT_POLL, Engine, EngineConfig};
+use outbound_linkedin::LinkedInConnector;
 use outbound_store::Store;
+use outbound_store::teams::Team;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::welcome;
 use crate::config::{Config, LinkedInConnectorKind};
 
 /// Name of the team created on the first start.
@@ -49,11 +53,31 @@ pub struct ServeArgs {
 }
 
 /// A time scale: a finite number of at least 1.
-fn parse_time_scale(value: &str) -> std::result::Result<f64, String> {
+pub fn parse_time_scale(value: &str) -> std::result::Result<f64, String> {
     match value.parse::<f64>() {
         Ok(n) if n.is_finite() && n >= 1.0 => Ok(n),
         _ => Err(format!("expected a number of at least 1, got `{value}`")),
     }
+}
+
+/// What `serve` can be given besides the configuration.
+#[derive(Default)]
+pub struct ServeOptions {
+    /// Run the outreach engine this many times faster than real time (sandbox only).
+    pub time_scale: Option<f64>,
+    /// The LinkedIn side, instead of the configured connector (`outbound demo`'s lively
+    /// sandbox network).
+    pub connector: Option<Arc<dyn LinkedInConnector>>,
+    /// Told where the server listens, and the first start's key, once it accepts requests.
+    pub ready: Option<oneshot::Sender<Ready>>,
+}
+
+/// A server that accepts requests.
+#[derive(Debug)]
+pub struct Ready {
+    pub addr: SocketAddr,
+    /// The key created on the first start; none on later starts.
+    pub key: Option<String>,
 }
 
 /// The outreach engine of this process and the clock it runs on: the system clock, or a
@@ -63,6 +87,7 @@ pub fn outreach_engine(
     store: &Arc<dyn Store>,
     secrets: &outbound_core::secrets::SecretBox,
     time_scale: Option<f64>,
+    connector: Arc<dyn LinkedInConnector>,
 ) -> Result<(Engine, Arc<dyn Clock>)> {
     if time_scale.is_some() && config.linkedin_connector != LinkedInConnectorKind::Sandbox {
         anyhow::bail!(
@@ -70,7 +95,6 @@ pub fn outreach_engine(
              it is refused with linkedin_connector = \"unipile\""
         );
     }
-    let connector = config.linkedin()?;
     let seed = u64::try_from(outbound_core::time::now_millis()).unwrap_or_default();
     let engine = Engine::new(
         Arc::clone(store),
@@ -89,14 +113,20 @@ pub fn outreach_engine(
     Ok((engine, clock))
 }
 
-pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
+pub async fn run(config: &Config, options: ServeOptions) -> Result<()> {
+    let time_scale = options.time_scale;
     // Resolve the master key before touching the database, so that a PostgreSQL deployment
     // without one fails before doing anything.
     let secrets = config.secret_box()?;
     let store = super::connect_migrated(config).await?;
     let backend = store.backend();
-    let (engine, clock) = outreach_engine(config, &store, &secrets, time_scale)?;
-    bootstrap(store.as_ref()).await?;
+    let connector = match options.connector {
+        Some(connector) => connector,
+        None => config.linkedin()?,
+    };
+    let (engine, clock) =
+        outreach_engine(config, &store, &secrets, time_scale, Arc::clone(&connector))?;
+    let first_start = bootstrap(store.as_ref()).await?;
 
     let listener = TcpListener::bind(&config.addr)
         .await
@@ -113,7 +143,11 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
         providers = ?config.configured_providers(),
         "listening"
     );
-    eprintln!("Listening on http://{local}");
+    let base = welcome::base_url(local);
+    eprintln!("{}", welcome::summary(config, &base, time_scale));
+    if let Some((team, key)) = &first_start {
+        eprintln!("{}", welcome::first_steps(&base, &team.id, key));
+    }
 
     let dispatcher = Dispatcher::new(
         Arc::clone(&store),
@@ -127,9 +161,6 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
         let _ = dispatcher_stopped.await;
     }));
 
-    if let Some(factor) = time_scale {
-        eprintln!("Outreach engine on simulated time, {factor}x faster than real time");
-    }
     // The API reads the engine's time, so analytics follow a scaled clock too.
     let api_clock = Arc::clone(&clock);
     let api_now: outbound_api::Now = Arc::new(move || api_clock.now());
@@ -150,7 +181,7 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     let mut searches_stopped = imports_stop.subscribe();
     let searches = tokio::spawn(outbound_engine::sales_navigator::run_sales_navigator(
         Arc::clone(&store),
-        config.linkedin()?,
+        connector,
         Arc::new(secrets.clone()),
         outbound_engine::sales_navigator::DEFAULT_POLL_INTERVAL,
         async move {
@@ -159,6 +190,13 @@ pub async fn run(config: &Config, time_scale: Option<f64>) -> Result<()> {
     ));
 
     let app = outbound_api::app(store, secrets, config.api_settings(api_now));
+    if let Some(ready) = options.ready {
+        // A caller that stopped listening does not need to know.
+        let _ = ready.send(Ready {
+            addr: local,
+            key: first_start.map(|(_, key)| key),
+        });
+    }
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let name = signal.await;
@@ -212,8 +250,9 @@ pub async fn wait_for_dispatcher(dispatcher: tokio::task::JoinHandle<()>) {
     }
 }
 
-/// Creates the first team and key on an empty database and shows the key once.
-async fn bootstrap(store: &dyn outbound_store::Store) -> Result<()> {
+/// Creates the first team and key on an empty database and prints the key once, alone on its
+/// line of stdout; returns them (none on a database that has teams).
+async fn bootstrap(store: &dyn outbound_store::Store) -> Result<Option<(Team, String)>> {
     let key = generate_api_key();
     let created = store
         .bootstrap_team(
@@ -225,19 +264,14 @@ async fn bootstrap(store: &dyn outbound_store::Store) -> Result<()> {
         .await
         .context("cannot create the first team")?;
     let Some(team) = created else {
-        return Ok(());
+        return Ok(None);
     };
     tracing::info!(team = %team.id, "first start: created team `{BOOTSTRAP_TEAM}` with an API key");
     let mut out = std::io::stdout().lock();
     writeln!(out, "API key: {key}")
         .and_then(|()| out.flush())
         .context("cannot write the API key to stdout")?;
-    eprintln!(
-        "First start: created team `{}` ({}) on plan {} with the API key above.\n\
-         It is shown only once: keep it safe. Create more keys with `outbound keys create --team {}`.",
-        team.name, team.id, team.plan, team.id
-    );
-    Ok(())
+    Ok(Some((team, key)))
 }
 
 /// A future that resolves with the signal's name on SIGINT or SIGTERM. The handlers are

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use outbound_engine::outreach::simulation::{Report, Simulation, SimulationConfig};
-use std::path::PathBuf;
+
+use super::TempDir;
 use std::time::Instant;
 
 /// Tasks per engine batch in a simulation.
@@ -35,22 +36,9 @@ pub struct SimulateArgs {
     pub json: bool,
 }
 
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub async fn run(args: SimulateArgs) -> Result<()> {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "outbound-simulate-{}",
-        outbound_core::ids::new_id()
-    )));
-    std::fs::create_dir_all(&dir.0).context("cannot create a temporary directory")?;
-    let url = format!("sqlite://{}", dir.0.join("simulation.db").display());
+    let dir = TempDir::new("outbound-simulate")?;
+    let url = format!("sqlite://{}", dir.path().join("simulation.db").display());
     let store = outbound_store::connect(&url)
         .await
         .context("cannot create the simulation database")?;

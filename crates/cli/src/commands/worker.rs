@@ -20,8 +20,8 @@ pub async fn run(config: &Config) -> Result<()> {
     let secrets = config.secret_box()?;
     let store = super::connect_migrated(config).await?;
     let signal = shutdown_signal().context("cannot install the signal handlers")?;
-    let (engine, clock) = outreach_engine(config, &store, &secrets, None)?;
     let connector = config.linkedin()?;
+    let (engine, clock) = outreach_engine(config, &store, &secrets, None, Arc::clone(&connector))?;
     let secrets = Arc::new(secrets);
     let dispatcher = Dispatcher::new(
         Arc::clone(&store),

@@ -34,8 +34,8 @@ impl Intent {
         matches!(self, Self::NotInterested | Self::OptOut)
     }
 
-    /// `{first}` is the prospect's first name.
-    fn templates(self) -> &'static [&'static str] {
+    /// What a prospect of this intent writes; `{first}` is the prospect's first name.
+    pub fn templates(self) -> &'static [&'static str] {
         match self {
             Self::Interested => &[
                 "Thanks for reaching out! This actually sounds relevant for us right now. Could you send me a few more details?",

@@ -47,7 +47,9 @@ impl Contract {
             .cloned()
             .unwrap_or(Value::Object(Map::new()));
         let mut operations = HashMap::new();
-        let paths = document["paths"].as_object().expect("the document has paths");
+        let paths = document["paths"]
+            .as_object()
+            .expect("the document has paths");
         for (template, item) in paths {
             for method in METHODS {
                 let Some(operation) = item.get(method) else {

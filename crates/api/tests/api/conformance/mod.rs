@@ -137,7 +137,8 @@ impl<'a> Checked<'a> {
     }
 
     async fn put(&mut self, key: &str, path: &str, body: Value, status: u16) -> Value {
-        self.expect(key, Method::PUT, path, Some(body), status).await
+        self.expect(key, Method::PUT, path, Some(body), status)
+            .await
     }
 
     async fn delete(&mut self, key: &str, path: &str, status: u16) -> Value {
@@ -155,13 +156,19 @@ impl<'a> Checked<'a> {
                 .unwrap_or_else(|| panic!("{method} {template} is not in the document"));
             let statuses = self.seen.get(&operation).cloned().unwrap_or_default();
             if !statuses.iter().any(|s| (200..300).contains(s)) {
-                untested.push(format!("{method} {template}: no success (saw {statuses:?})"));
+                untested.push(format!(
+                    "{method} {template}: no success (saw {statuses:?})"
+                ));
             }
             if !statuses.iter().any(|s| (400..500).contains(s)) {
                 untested.push(format!("{method} {template}: no error (saw {statuses:?})"));
             }
         }
-        assert!(untested.is_empty(), "untested routes:\n{}", untested.join("\n"));
+        assert!(
+            untested.is_empty(),
+            "untested routes:\n{}",
+            untested.join("\n")
+        );
         assert!(
             self.violations.is_empty(),
             "{} responses disagree with the documents:\n{}",
@@ -175,7 +182,13 @@ impl<'a> Checked<'a> {
 fn sample(template: &str) -> String {
     template
         .split('/')
-        .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "x"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -225,8 +238,7 @@ fn one_attempt_dispatcher(app: &TestApp) -> Dispatcher {
     config.retry.schedule = vec![Duration::ZERO];
     config.retry.jitter = 0.0;
     config.allow_private = true;
-    Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.secrets), config)
-        .expect("a dispatcher")
+    Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.secrets), config).expect("a dispatcher")
 }
 
 /// Runs a dispatcher that tries once until a delivery of `webhook` has failed; returns its id.
