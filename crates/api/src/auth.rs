@@ -4,6 +4,10 @@
 //! shape (401 `invalid_api_key_format`), it belongs to a live key (401 `invalid_api_key`), the
 //! team's subscription is active (403 `subscription_inactive`), then the team's bucket for the
 //! route has room (429 `rate_limit_exceeded`). The key is never logged.
+//!
+//! `/mcp` passes the same key checks ([`require_key`]) but no rate limit of its own: each tool
+//! call is a `/v1` request, charged to that route's bucket. Its 401 also carries
+//! `WWW-Authenticate`, which MCP clients read to know they must authenticate.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -11,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use outbound_core::keys::{hash_api_key, is_well_formed_api_key};
 use outbound_core::time::now_millis;
+use outbound_store::teams::KeyOwner;
 use std::time::Duration;
 
 use crate::AppState;
@@ -62,24 +67,50 @@ fn rate_limit_headers(verdict: &Verdict) -> [(&'static str, HeaderValue); 3] {
     ]
 }
 
+/// The team of the request's key, once the key is live and the subscription active.
+async fn owner_of(state: &AppState, headers: &HeaderMap) -> Result<KeyOwner, ApiError> {
+    let key = bearer_key(headers)?;
+    let owner = state
+        .store
+        .key_owner(&hash_api_key(key))
+        .await?
+        .ok_or(ApiError::InvalidApiKey)?;
+    if !owner.subscription_active {
+        return Err(ApiError::SubscriptionInactive);
+    }
+    Ok(owner)
+}
+
+/// The challenge of a 401 on `/mcp` (RFC 6750).
+const MCP_CHALLENGE: &str = "Bearer realm=\"outbound\", error=\"invalid_token\"";
+
+/// Middleware in front of `/mcp`: the key checks of `/v1`, without a rate limit.
+pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match owner_of(&state, request.headers()).await {
+        Ok(_) => next.run(request).await,
+        Err(error) => {
+            let mut response = error.into_response();
+            if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(MCP_CHALLENGE),
+                );
+            }
+            response
+        }
+    }
+}
+
 /// Middleware on the `/v1` routes.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let key = match bearer_key(request.headers()) {
-        Ok(key) => key,
+    let owner = match owner_of(&state, request.headers()).await {
+        Ok(owner) => owner,
         Err(error) => return error.into_response(),
     };
-    let owner = match state.store.key_owner(&hash_api_key(key)).await {
-        Ok(Some(owner)) => owner,
-        Ok(None) => return ApiError::InvalidApiKey.into_response(),
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    if !owner.subscription_active {
-        return ApiError::SubscriptionInactive.into_response();
-    }
     let route = request.extensions().get::<MatchedPath>().map_or_else(
         || request.uri().path().to_owned(),
         |m| m.as_str().to_owned(),

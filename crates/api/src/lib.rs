@@ -32,6 +32,10 @@ pub fn system_now() -> Now {
     Arc::new(outbound_core::time::now_millis)
 }
 
+/// Builds the service mounted at `/mcp` (the MCP door) from the `/v1` router, which it calls
+/// in-process; the API puts its key check in front of it.
+pub type McpMount = Arc<dyn Fn(Router) -> Router + Send + Sync>;
+
 /// Default largest request body, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -59,6 +63,8 @@ pub struct ApiSettings {
     /// The shared secret Unipile sends (header `X-Outbound-Webhook-Secret`) with its webhooks
     /// to `POST /integrations/unipile/webhook`; none: that route answers 404.
     pub unipile_webhook_secret: Option<String>,
+    /// The MCP door mounted at `/mcp`; none: `/mcp` is not served.
+    pub mcp: Option<McpMount>,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -76,6 +82,7 @@ impl std::fmt::Debug for ApiSettings {
                 "unipile_webhook_secret",
                 &self.unipile_webhook_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("mcp", &self.mcp.is_some())
             .finish()
     }
 }
@@ -99,7 +106,25 @@ pub struct AppState {
 
 /// The whole HTTP application.
 pub fn app(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> Router {
-    let state = AppState {
+    let max_body_bytes = settings.max_body_bytes;
+    let mcp = settings.mcp.clone();
+    routes::router(
+        state(store, secrets, settings),
+        max_body_bytes,
+        mcp.as_ref(),
+    )
+}
+
+/// The `/v1` routes alone, with their authentication and rate limits, to be called in-process
+/// by another door (`outbound mcp` over stdio).
+pub fn rest_door(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> Router {
+    let max_body_bytes = settings.max_body_bytes;
+    routes::rest_door(state(store, secrets, settings), max_body_bytes)
+}
+
+/// What every handler shares.
+fn state(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> AppState {
+    AppState {
         store,
         secrets: Arc::new(secrets),
         models: Arc::new(settings.models),
@@ -113,8 +138,7 @@ pub fn app(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> 
             .unipile_webhook_secret
             .filter(|secret| !secret.is_empty())
             .map(Arc::from),
-    };
-    routes::router(state, settings.max_body_bytes)
+    }
 }
 
 /// The mailer of `smtp_url`, or none (logged) when the URL is unusable.

@@ -160,6 +160,9 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The public base URL of this server, used in links sent to people (invitation portal).
     pub public_url: Option<String>,
+    /// Host names `/mcp` answers besides loopback (and the host of `public_url`), against DNS
+    /// rebinding; `*` admits any host (behind a proxy that checks hosts itself).
+    pub mcp_allowed_hosts: Vec<String>,
     /// The LinkedIn connector of the outreach engine: `sandbox` (a simulated network, the
     /// default) or `unipile` (the real one, through Unipile's API).
     pub linkedin_connector: LinkedInConnectorKind,
@@ -197,6 +200,7 @@ impl Default for Config {
             webhook_disable_after: outbound_engine::webhooks::DEFAULT_DISABLE_AFTER,
             smtp_url: None,
             public_url: None,
+            mcp_allowed_hosts: Vec::new(),
             linkedin_connector: LinkedInConnectorKind::Sandbox,
             sandbox_seed: 0,
             unipile_dsn: None,
@@ -224,6 +228,7 @@ impl fmt::Debug for Config {
             .field("webhook_disable_after", &self.webhook_disable_after)
             .field("smtp_url", &self.smtp_url)
             .field("public_url", &self.public_url)
+            .field("mcp_allowed_hosts", &self.mcp_allowed_hosts)
             .field("linkedin_connector", &self.linkedin_connector)
             .field("sandbox_seed", &self.sandbox_seed)
             .field("unipile_dsn", &self.unipile_dsn)
@@ -340,6 +345,7 @@ struct FileConfig {
     webhook_disable_after: Option<i64>,
     smtp_url: Option<Secret>,
     public_url: Option<String>,
+    mcp_allowed_hosts: Option<Vec<String>>,
     linkedin_connector: Option<String>,
     sandbox_seed: Option<u64>,
     unipile_dsn: Option<String>,
@@ -426,6 +432,9 @@ impl Config {
         if let Some(url) = file.public_url {
             self.public_url = Some(url);
         }
+        if let Some(hosts) = file.mcp_allowed_hosts {
+            self.mcp_allowed_hosts = hosts.into_iter().map(|h| h.trim().to_owned()).collect();
+        }
         if let Some(kind) = file.linkedin_connector {
             self.set_linkedin_connector(&kind, &source)?;
         }
@@ -503,6 +512,14 @@ impl Config {
         }
         if let Some(url) = var("OUTBOUND_PUBLIC_URL") {
             self.public_url = Some(url);
+        }
+        if let Some(hosts) = var("OUTBOUND_MCP_ALLOWED_HOSTS") {
+            self.mcp_allowed_hosts = hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|host| !host.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(kind) = var("OUTBOUND_LINKEDIN_CONNECTOR") {
             self.set_linkedin_connector(&kind, &Source::Env("OUTBOUND_LINKEDIN_CONNECTOR"))?;
@@ -769,11 +786,38 @@ impl Config {
             smtp_url: self.smtp_url.as_ref().map(|url| url.expose().to_owned()),
             public_url: self.public_url.clone(),
             now,
+            mcp: Some(self.mcp_mount()),
             unipile_webhook_secret: self
                 .unipile_webhook_secret
                 .as_ref()
                 .map(|secret| secret.expose().to_owned()),
         }
+    }
+
+    /// The MCP door at `/mcp`, over the in-process `/v1` router.
+    fn mcp_mount(&self) -> outbound_api::McpMount {
+        let hosts = self.mcp_hosts();
+        Arc::new(move |door| outbound_mcp::http::service(outbound_mcp::RestDoor::new(door), &hosts))
+    }
+
+    /// The hosts `/mcp` answers: loopback, `mcp_allowed_hosts` and the host of `public_url`;
+    /// any host when `mcp_allowed_hosts` holds `*`.
+    pub fn mcp_hosts(&self) -> outbound_mcp::AllowedHosts {
+        if self.mcp_allowed_hosts.iter().any(|host| host == "*") {
+            return outbound_mcp::AllowedHosts::Any;
+        }
+        let public_host = self
+            .public_url
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
+            .and_then(|url| url.host_str().map(str::to_owned));
+        outbound_mcp::AllowedHosts::These(
+            self.mcp_allowed_hosts
+                .iter()
+                .cloned()
+                .chain(public_host)
+                .collect(),
+        )
     }
 
     /// The master key: the configured one; else, for SQLite on a file, the one in

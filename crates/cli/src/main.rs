@@ -80,6 +80,13 @@ enum Command {
     /// within about two minutes. The API (and its key) stays open for your own calls until
     /// Ctrl-C.
     Demo(DemoArgs),
+    /// Serve the MCP tools on stdin/stdout, for a local AI assistant
+    ///
+    /// The 42 tools of Kakiyo's MCP server (campaigns, prospects, agents, analytics, webhooks,
+    /// Do-Not-Contact, workspaces), each one call of the REST API, acting with the key in
+    /// OUTBOUND_API_KEY. `outbound serve` also answers MCP over HTTP at /mcp. The outreach
+    /// itself runs where `serve` or `worker` runs on the same database.
+    Mcp,
     /// Run the background work only, without the HTTP API
     ///
     /// The outreach engine, webhook delivery, imports and Sales Navigator searches. For
@@ -168,6 +175,7 @@ async fn run(cli: Cli) -> Result<()> {
             commands::serve::run(&config, options).await
         }
         Command::Demo(args) => commands::demo::run(&config, args).await,
+        Command::Mcp => commands::mcp::run(&config).await,
         Command::Worker => commands::worker::run(&config).await,
         Command::Simulate(args) => commands::simulate::run(args).await,
         Command::Migrate => commands::migrate::run(&config).await,

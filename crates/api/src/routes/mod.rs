@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::BodyLimit;
-use crate::{AppState, auth, docs, request_id};
+use crate::{AppState, McpMount, auth, docs, request_id};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -159,18 +159,39 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     v1_routes().merge(integration_routes()).split_for_parts().1
 }
 
-/// The whole application with its layers.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (api, document) = v1_routes()
+/// The authenticated `/v1` routes and their document.
+fn authenticated_v1(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    v1_routes()
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
-        .merge(integration_routes())
-        .split_for_parts();
+        .split_for_parts()
+}
+
+/// The `/v1` routes alone, with the layers every request passes: what another door calls
+/// in-process.
+pub fn rest_door(state: AppState, max_body_bytes: usize) -> Router {
+    let (api, _) = authenticated_v1(&state);
+    with_common_layers(
+        api.fallback(route_not_found)
+            .method_not_allowed_fallback(method_not_allowed),
+        max_body_bytes,
+    )
+    .with_state(state)
+}
+
+/// The whole application with its layers; `mcp` builds the service at `/mcp` from the
+/// in-process `/v1` door.
+pub fn router(state: AppState, max_body_bytes: usize, mcp: Option<&McpMount>) -> Router {
+    let (api, document) = authenticated_v1(&state);
+    let (integrations, integrations_document) = integration_routes().split_for_parts();
+    let mut document = document;
+    document.merge(integrations_document);
+    let api = api.merge(integrations);
     let document_json = Arc::new(document.to_pretty_json().unwrap_or_default());
     let reference_page = Arc::new(docs::render(&document));
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route(
@@ -194,7 +215,21 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .merge(api)
         .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    if let Some(mount) = mcp {
+        let door = rest_door(state.clone(), max_body_bytes);
+        let service = mount(door).layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+        app = app.nest_service("/mcp", service);
+    }
+    with_common_layers(app, max_body_bytes).with_state(state)
+}
+
+/// Body limits, panics as 500s in our error shape, and request ids with the access log.
+fn with_common_layers(router: Router<AppState>, max_body_bytes: usize) -> Router<AppState> {
+    router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(Extension(BodyLimit(max_body_bytes)))
         .layer(CatchPanicLayer::custom(
@@ -203,7 +238,6 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             },
         ))
         .layer(middleware::from_fn(request_id::assign))
-        .with_state(state)
 }
 
 async fn route_not_found(method: Method, uri: Uri) -> ApiError {

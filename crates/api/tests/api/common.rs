@@ -147,6 +147,7 @@ impl TestApp {
             public_url: None,
             now: outbound_api::system_now(),
             unipile_webhook_secret: None,
+            mcp: None,
         };
         configure(&mut settings);
         let secrets =

@@ -6,6 +6,7 @@
 
 pub mod demo;
 pub mod keys;
+pub mod mcp;
 pub mod migrate;
 pub mod serve;
 pub mod simulate;
