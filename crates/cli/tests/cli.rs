@@ -907,3 +907,76 @@ fn demo_shows_a_campaign_from_invitation_to_verdict() {
     assert!(rest.is_empty(), "only the key on stdout: {rest:?}");
     assert!(!dir.exists(), "the demo database is removed on exit");
 }
+
+/// `outbound mcp` serves the 42 tools over stdio to a real MCP client (rmcp's, spawning the
+/// binary), acting with the key of `OUTBOUND_API_KEY`; a bad key stops it before it serves.
+fn mcp_over_stdio(db: &TestDb) {
+    use rmcp::ServiceExt;
+    use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
+    use rmcp::transport::TokioChildProcess;
+
+    let team = single_line(&db.ok(&["teams", "create", "--name", "Assistants"])).to_owned();
+    let key = single_line(&db.ok(&["keys", "create", "--team", &team])).to_owned();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let mut command = db.command(&["mcp"]);
+        command.env("OUTBOUND_API_KEY", &key);
+        let (transport, _) = TokioChildProcess::builder(tokio::process::Command::from(command))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn outbound mcp");
+        let client = ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("stdio-test", "0"),
+        )
+        .serve(transport)
+        .await
+        .expect("initialize over stdio");
+        let tools = client.list_all_tools().await.expect("tools/list");
+        assert_eq!(tools.len(), 42);
+        let verified = client
+            .call_tool(CallToolRequestParams::new("verify_api_key"))
+            .await
+            .expect("verify_api_key");
+        assert_eq!(verified.is_error, Some(false), "{verified:?}");
+        let team_id = verified
+            .structured_content
+            .as_ref()
+            .and_then(|v| v["teamId"].as_str().map(str::to_owned));
+        assert_eq!(team_id.as_deref(), Some(team.as_str()), "the key's team");
+        let missing = client
+            .call_tool(CallToolRequestParams::new("get_campaign_stats"))
+            .await
+            .expect("get_campaign_stats");
+        assert_eq!(
+            missing.is_error,
+            Some(true),
+            "campaignId is required: {missing:?}"
+        );
+        client.cancel().await.expect("close");
+    });
+
+    let mut refused = db.command(&["mcp"]);
+    refused.env("OUTBOUND_API_KEY", "x".repeat(API_KEY_LEN));
+    let output = refused
+        .stdin(Stdio::null())
+        .output()
+        .expect("run outbound mcp");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "no protocol for a refused key");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OUTBOUND_API_KEY was refused"));
+}
+
+#[test]
+fn mcp_over_stdio_on_sqlite() {
+    mcp_over_stdio(&TestDb::sqlite());
+}
+
+#[test]
+fn mcp_over_stdio_on_postgres() {
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run");
+        return;
+    };
+    mcp_over_stdio(&db);
+}

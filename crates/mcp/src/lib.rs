@@ -5,10 +5,14 @@
 //! Every tool is one request of the REST API, sent in-process through the very `/v1` router
 //! HTTP clients reach ([`rest`]) with the caller's own key: the team, the plan checks, the
 //! rate-limit bucket, validation, tenant scoping and error codes are the REST route's. The
-//! catalogue ([`tools`]) only describes tools and maps their arguments onto routes.
+//! catalogue ([`tools`]) only describes tools and maps their arguments onto routes. Beyond
+//! Kakiyo: resources (a campaign's live figures, a conversation's transcript) and prompts that
+//! compose the tools ("review today's replies", "plan a campaign").
 
 mod args;
 pub mod http;
+mod prompts;
+mod resources;
 pub mod rest;
 mod server;
 pub mod tools;

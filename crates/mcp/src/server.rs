@@ -5,13 +5,17 @@
 //! REST request, so the team, plan checks and rate-limit bucket are the REST route's. Results
 //! are the REST body as JSON text (and as `structuredContent` when it is an object); a refusal
 //! of the REST API, or of the arguments, is a tool error carrying the `{"error","message"}`
-//! body. Only an unknown tool is a protocol error.
+//! body. Only an unknown tool is a protocol error. Resources and prompts ([`resources`],
+//! [`prompts`]) follow the same rule: a resource is a REST read with the caller's key.
 
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities, ServerConfig,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -19,6 +23,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::args::Args;
+use crate::prompts;
+use crate::resources::{self, Read};
 use crate::rest::{RestAnswer, RestDoor, RestRequest};
 use crate::tools::{self, Call, Effect, Tool};
 
@@ -168,7 +174,12 @@ fn header_number(headers: &HeaderMap, name: &str) -> i64 {
 
 impl ServerHandler for OutboundMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }
@@ -208,5 +219,103 @@ impl ServerHandler for OutboundMcp {
         };
         let authorization = self.authorization(&context);
         Ok(self.run(call, &authorization).await.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let campaigns = RestRequest::get(tools::fixed("campaigns"));
+        let answer = self
+            .door
+            .send(&campaigns, &self.authorization(&context))
+            .await;
+        if !answer.status.is_success() {
+            return Err(refused(&answer));
+        }
+        Ok(ListResourcesResult::with_all_items(
+            resources::campaign_resources(&answer.body),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        let Some(read) = resources::read_of(&uri) else {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource `{uri}`"),
+                None,
+            ));
+        };
+        let authorization = self.authorization(&context);
+        let (request, as_transcript) = match read {
+            Read::Json(request) => (request, false),
+            Read::Transcript(request) => (request, true),
+        };
+        let answer = self.door.send(&request, &authorization).await;
+        if !answer.status.is_success() {
+            return Err(refused(&answer));
+        }
+        let contents = if as_transcript {
+            ResourceContents::text(resources::transcript(&answer.body), uri)
+                .with_mime_type("text/markdown")
+        } else {
+            ResourceContents::text(answer.body.to_string(), uri).with_mime_type("application/json")
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(prompts::prompts()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompts::render(&request.name, request.arguments.as_ref())
+            .map(Into::into)
+            .ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!(
+                        "unknown prompt `{}`, or a required argument is missing",
+                        request.name
+                    ),
+                    None,
+                )
+            })
+    }
+}
+
+/// A refused REST read as a protocol error: resources have no error results. The REST body
+/// (code and message) goes with it as data; a missing resource is "resource not found".
+fn refused(answer: &RestAnswer) -> ErrorData {
+    let message = answer.body["message"]
+        .as_str()
+        .unwrap_or("refused")
+        .to_owned();
+    if answer.status == StatusCode::NOT_FOUND {
+        ErrorData::resource_not_found(message, Some(answer.body.clone()))
+    } else {
+        ErrorData::invalid_request(message, Some(answer.body.clone()))
     }
 }

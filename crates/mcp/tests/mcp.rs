@@ -15,7 +15,8 @@ use outbound_mcp::{AllowedHosts, RestDoor};
 use outbound_store::Store;
 use outbound_testkit::{Backend, TestDatabase};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+    GetPromptRequestParams, Implementation, ReadResourceRequestParams,
 };
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -430,6 +431,35 @@ async fn a_campaign_runs_end_to_end_through_the_tools() {
         assert_eq!(ok(&client, "check_dnc", json!({ "url": "linkedin.com/in/mcp-blocked" })).await["data"]["onList"], false);
         let gone = refused(&client, "remove_dnc", json!({ "url": "linkedin.com/in/mcp-blocked" })).await;
         assert_eq!(gone["error"], "dnc_not_found");
+
+        // Resources: each campaign's figures, and a conversation's transcript, for this team only.
+        let listed = client.list_all_resources().await.expect("resources/list");
+        let stats_uri = format!("outbound://campaigns/{campaign}/stats");
+        assert_eq!(listed.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>(), [stats_uri.as_str()]);
+        assert!(foreign.list_all_resources().await.expect("resources/list").is_empty());
+        let templates = client.list_all_resource_templates().await.expect("templates");
+        assert_eq!(templates.len(), 2);
+        let figures = client.read_resource(ReadResourceRequestParams::new(stats_uri.clone())).await.expect("read");
+        assert!(format!("{:?}", figures.contents).contains("prospectsAnswers"), "{figures:?}");
+        let transcript = client
+            .read_resource(ReadResourceRequestParams::new(format!("outbound://conversations/{chat}")))
+            .await
+            .expect("read");
+        assert!(format!("{:?}", transcript.contents).contains("# Ana Ruiz"), "{transcript:?}");
+        assert!(foreign.read_resource(ReadResourceRequestParams::new(stats_uri)).await.is_err());
+        assert!(client.read_resource(ReadResourceRequestParams::new("outbound://nothing")).await.is_err());
+
+        // Prompts that compose the tools.
+        let prompts = client.list_all_prompts().await.expect("prompts/list");
+        let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["review_todays_replies", "plan_campaign"]);
+        let args = json!({ "product": "Ledger AI" }).as_object().cloned().expect("object");
+        let plan = client
+            .get_prompt(GetPromptRequestParams::new("plan_campaign").with_arguments(args))
+            .await
+            .expect("prompts/get");
+        assert!(format!("{:?}", plan.messages).contains("create_campaign"));
+        assert!(client.get_prompt(GetPromptRequestParams::new("plan_campaign")).await.is_err());
 
         // Workspaces: refused without the agency plan, served with it.
         let refusal = refused(&client, "list_workspaces", json!({})).await;
