@@ -83,14 +83,21 @@ struct Server {
 
 impl Server {
     async fn start(backend: Backend, limits: RateLimits) -> Option<Server> {
+        Self::start_with(backend, limits, AllowedHosts::These(Vec::new())).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        limits: RateLimits,
+        hosts: AllowedHosts,
+    ) -> Option<Server> {
         let database = TestDatabase::new(backend, "outbound_mcp")?;
         let store = outbound_store::connect(&database.url)
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        let mount: outbound_api::McpMount = Arc::new(|door| {
-            outbound_mcp::http::service(RestDoor::new(door), &AllowedHosts::These(Vec::new()))
-        });
+        let mount: outbound_api::McpMount =
+            Arc::new(move |door| outbound_mcp::http::service(RestDoor::new(door), &hosts));
         let settings = ApiSettings {
             rate_limits: limits,
             max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
@@ -472,6 +479,10 @@ async fn a_campaign_runs_end_to_end_through_the_tools() {
         assert_eq!(ok(&agency, "list_workspaces", json!({})).await["total"], 1);
         ok(&agency, "invite_client", json!({ "workspaceId": workspace, "email": "client@example.com" })).await;
         ok(&agency, "remove_client", json!({ "workspaceId": workspace, "email": "client@example.com" })).await;
+        let invited = ok(&agency, "invite_client", json!({ "workspaceId": workspace, "email": "other@example.com" })).await;
+        let removed = ok(&agency, "remove_client", json!({ "workspaceId": workspace, "userId": text(&invited, "/userId") })).await;
+        assert_eq!(removed["email"], "other@example.com");
+        refused(&agency, "remove_client", json!({ "workspaceId": workspace })).await;
         ok(&agency, "assign_agent_to_workspace", json!({ "workspaceId": workspace, "agentId": agency_agent })).await;
         refused(&agency, "assign_agent_to_workspace", json!({ "workspaceId": workspace, "agentId": agent })).await;
         ok(&agency, "unassign_agent_from_workspace", json!({ "workspaceId": workspace, "agentId": agency_agent })).await;
@@ -607,4 +618,41 @@ async fn rest_and_mcp_share_one_rate_limit_per_team() {
         .await;
     assert_eq!(status, 200);
     client.cancel().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_check_admits_loopback_and_the_configured_names() {
+    let initialize = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "raw", "version": "0" } } });
+    for (hosts, lan_status) in [
+        (AllowedHosts::These(Vec::new()), 403),
+        (AllowedHosts::These(vec!["outbound.lan".to_owned()]), 200),
+        (AllowedHosts::Any, 200),
+    ] {
+        let server = Server::start_with(Backend::Sqlite, RateLimits::off(), hosts.clone())
+            .await
+            .expect("sqlite");
+        let key = server.team(Plan::Unlimited).await;
+        for (host, expected) in [
+            ("127.0.0.1:8080", 200),
+            ("localhost", 200),
+            ("outbound.lan:8080", lan_status),
+        ] {
+            let response = server
+                .http
+                .post(format!("{}/mcp", server.base))
+                .header("host", host)
+                .header("accept", "application/json, text/event-stream")
+                .bearer_auth(&key)
+                .json(&initialize)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(
+                response.status().as_u16(),
+                expected,
+                "{hosts:?}, Host: {host}"
+            );
+        }
+    }
 }

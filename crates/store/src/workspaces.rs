@@ -91,10 +91,14 @@ pub trait WorkspaceStore {
         email: &str,
         roles: &[String],
     ) -> StoreResult<Membership>;
-    /// Removes the member with that email; `false` when there was none. `NotFound` for an
-    /// unknown workspace.
-    async fn remove_workspace_member(&self, team: &str, id: &str, email: &str)
-    -> StoreResult<bool>;
+    /// Removes the member named by `who`; returns their email, none when there was no such
+    /// member. `NotFound` for an unknown workspace.
+    async fn remove_workspace_member(
+        &self,
+        team: &str,
+        id: &str,
+        who: &MemberRef,
+    ) -> StoreResult<Option<String>>;
     /// Gives the client team read access to the agent's campaigns (idempotent). `NotFound` for
     /// an unknown workspace.
     async fn assign_workspace_agent(
@@ -110,6 +114,14 @@ pub trait WorkspaceStore {
         id: &str,
         agent: &str,
     ) -> StoreResult<AgentAssignment>;
+}
+
+/// How a client is named when removed: by the email they were invited with, or by the user id
+/// the invitation returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Email(String),
+    UserId(String),
 }
 
 const SELECT_WORKSPACE: &str = "SELECT id, name, client_team_id, created_at FROM workspaces \
@@ -318,20 +330,29 @@ macro_rules! impl_workspace_store {
                 &self,
                 team: &str,
                 id: &str,
-                email: &str,
-            ) -> StoreResult<bool> {
+                who: &MemberRef,
+            ) -> StoreResult<Option<String>> {
+                let (sql, value) = match who {
+                    MemberRef::Email(email) => (
+                        "DELETE FROM workspace_members WHERE workspace_id = $1 AND email = $2 \
+                         RETURNING email",
+                        email,
+                    ),
+                    MemberRef::UserId(user) => (
+                        "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 \
+                         RETURNING email",
+                        user,
+                    ),
+                };
                 let mut tx = self.begin_write().await?;
                 Self::workspace_in(&mut tx, team, id).await?;
-                let removed = sqlx::query(
-                    "DELETE FROM workspace_members WHERE workspace_id = $1 AND email = $2",
-                )
-                .bind(id)
-                .bind(email)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let removed: Option<(String,)> = sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(value)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                Ok(removed > 0)
+                Ok(removed.map(|(email,)| email))
             }
 
             async fn assign_workspace_agent(

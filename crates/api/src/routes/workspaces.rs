@@ -24,7 +24,7 @@ use outbound_core::plan::Plan;
 use outbound_core::time::iso8601;
 use outbound_core::validation::Problems;
 use outbound_store::StoreError;
-use outbound_store::workspaces::{AgentAssignment, Membership, Propagated, Workspace};
+use outbound_store::workspaces::{AgentAssignment, MemberRef, Membership, Propagated, Workspace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -146,10 +146,15 @@ pub struct InviteResponse {
     email_sent: bool,
 }
 
+/// The client to remove: by `email`, or (our extension) by the `userId` the invitation
+/// returned; exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoveClientRequest {
     /// The client's email address.
-    email: String,
+    email: Option<String>,
+    /// The client's user id, from the invitation.
+    user_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -482,15 +487,23 @@ pub async fn remove_client(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RemoveClientRequest>,
 ) -> ApiResult<Json<RemoveClientResponse>> {
-    let email = email_address(&body.email)?.to_string();
-    let removed = state
+    let who = match (body.email, body.user_id) {
+        (Some(email), None) => MemberRef::Email(email_address(&email)?.to_string()),
+        (None, Some(user)) if !user.trim().is_empty() => MemberRef::UserId(user.trim().to_owned()),
+        (None, _) => return Err(ApiError::field("email", "The email field is required")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "userId",
+                "Give either email or userId, not both",
+            ));
+        }
+    };
+    let email = state
         .store
-        .remove_workspace_member(agency.team(), &id, &email)
+        .remove_workspace_member(agency.team(), &id, &who)
         .await
-        .or_not_found(WORKSPACE_NOT_FOUND)?;
-    if !removed {
-        return Err(ApiError::NotFound(CLIENT_NOT_FOUND));
-    }
+        .or_not_found(WORKSPACE_NOT_FOUND)?
+        .ok_or(ApiError::NotFound(CLIENT_NOT_FOUND))?;
     Ok(Json(RemoveClientResponse {
         message: "Client removed from workspace",
         email,

@@ -495,7 +495,18 @@ both_backends!(
         // Only Acme's membership went: Globex still has the client, Acme can invite again.
         let reply = invite(&app, &owner.key, &globex, body.clone()).await;
         reply.expect_error(409, "already_member");
-        invited(&invite(&app, &owner.key, &acme, body).await, "client@example.com");
+        let again = invite(&app, &owner.key, &acme, body).await;
+        invited(&again, "client@example.com");
+
+        // By the user id the invitation returned, too (our extension); not both at once.
+        let user = again.body["userId"].as_str().expect("userId").to_owned();
+        let both = json!({ "email": "client@example.com", "userId": user });
+        assert_invalid(&remove(&app, &owner.key, &path, both).await, "userId");
+        let by_user = json!({ "userId": user });
+        remove(&app, &other.key, &path, by_user.clone()).await.expect_error(404, "not_found");
+        let reply = remove(&app, &owner.key, &path, by_user.clone()).await;
+        assert_eq!(reply.expect(200)["email"], "client@example.com");
+        remove(&app, &owner.key, &path, by_user).await.expect_error(404, "not_found");
     }
 );
 

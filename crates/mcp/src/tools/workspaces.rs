@@ -69,11 +69,12 @@ pub fn tools() -> Vec<Tool> {
         },
         Tool {
             name: "remove_client",
-            description: "Remove a client user from a workspace, by the email they were invited with.",
+            description: "Remove a client user from a workspace, by the email they were invited with or the userId invite_client returned (one of the two).",
             effect: Effect::Destructive,
             params: vec![
                 id("workspaceId", WORKSPACE_ID),
-                text("email", "The client's email address").required(),
+                text("email", "The client's email address"),
+                text("userId", "The client's user id, from invite_client"),
             ],
             call: remove_client,
         },
@@ -96,10 +97,10 @@ pub fn tools() -> Vec<Tool> {
 
 fn remove_client(args: &Args) -> Result<Call, ArgError> {
     let workspace = args.id("workspaceId", &[])?;
-    let email = args.required_text("email")?;
+    let body = args.body(&["email", "userId"], &[])?;
     Ok(Call::Rest(
         RestRequest::new(Method::DELETE, path(&["workspaces", &workspace, "clients"]))
-            .with_body(json!({ "email": email })),
+            .with_body(body),
     ))
 }
 
