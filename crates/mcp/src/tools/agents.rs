@@ -5,11 +5,13 @@
 use axum::http::Method;
 use serde_json::json;
 
-use super::{Call, Effect, Tool, fixed, id, path, structured};
+use super::{Call, Effect, Tool, action, fixed, id, path, structured};
 use crate::args::{ArgError, Args};
 use crate::rest::RestRequest;
 
 const AGENT_ID: &str = "The agent's id (from list_agents)";
+/// The argument naming the agent.
+const AGENT: (&str, &[&str]) = ("agentId", &[]);
 
 pub fn tools() -> Vec<Tool> {
     vec![
@@ -83,14 +85,14 @@ pub fn tools() -> Vec<Tool> {
             description: "Pause an agent: it sends nothing until resumed.",
             effect: Effect::Write,
             params: vec![id("agentId", AGENT_ID)],
-            call: |args| action(args, "pause"),
+            call: |args| action(args, AGENT, "agents", "pause"),
         },
         Tool {
             name: "resume_agent",
             description: "Resume a paused agent. Refused while the agent has alerts to resolve (see get_agent).",
             effect: Effect::Write,
             params: vec![id("agentId", AGENT_ID)],
-            call: |args| action(args, "resume"),
+            call: |args| action(args, AGENT, "agents", "resume"),
         },
     ]
 }
@@ -107,13 +109,4 @@ fn update_agent(args: &Args) -> Result<Call, ArgError> {
     Ok(Call::Rest(
         RestRequest::new(Method::PUT, path(&["agents", &agent])).with_body(body),
     ))
-}
-
-/// `POST /v1/agents/{id}/<action>`.
-fn action(args: &Args, action: &str) -> Result<Call, ArgError> {
-    let agent = args.id("agentId", &[])?;
-    Ok(Call::Rest(RestRequest::new(
-        Method::POST,
-        path(&["agents", &agent, action]),
-    )))
 }

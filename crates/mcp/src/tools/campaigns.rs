@@ -3,11 +3,13 @@
 use axum::http::Method;
 use serde_json::json;
 
-use super::{Call, Effect, Tool, fixed, flag, id, integer, path, query, structured, text};
+use super::{Call, Effect, Tool, action, fixed, flag, id, integer, path, query, structured, text};
 use crate::args::{ArgError, Args};
 use crate::rest::RestRequest;
 
 const CAMPAIGN_ID: &str = "The campaign's id (from list_campaigns)";
+/// The argument naming the campaign.
+const CAMPAIGN: (&str, &[&str]) = ("campaignId", &[]);
 const QUALIFICATION_AUTOMATIC: &str =
     "Score 0-100 at or above which a conversation is qualified automatically (default 70)";
 const QUALIFICATION_VERIFICATION: &str = "Score 0-100 at or above which (and below the automatic threshold) a person must decide (default 50)";
@@ -120,14 +122,14 @@ pub fn tools() -> Vec<Tool> {
             description: "Pause a campaign: no invitation or message goes out until it is resumed.",
             effect: Effect::Write,
             params: vec![id("campaignId", CAMPAIGN_ID)],
-            call: |args| action(args, "pause"),
+            call: |args| action(args, CAMPAIGN, "campaigns", "pause"),
         },
         Tool {
             name: "resume_campaign",
             description: "Resume a paused campaign.",
             effect: Effect::Write,
             params: vec![id("campaignId", CAMPAIGN_ID)],
-            call: |args| action(args, "resume"),
+            call: |args| action(args, CAMPAIGN, "campaigns", "resume"),
         },
     ]
 }
@@ -146,13 +148,4 @@ fn update_campaign(args: &Args) -> Result<Call, ArgError> {
     Ok(Call::Rest(
         RestRequest::new(Method::PUT, path(&["campaigns", &campaign])).with_body(body),
     ))
-}
-
-/// `POST /v1/campaigns/{id}/<action>`.
-fn action(args: &Args, action: &str) -> Result<Call, ArgError> {
-    let campaign = args.id("campaignId", &[])?;
-    Ok(Call::Rest(RestRequest::new(
-        Method::POST,
-        path(&["campaigns", &campaign, action]),
-    )))
 }

@@ -251,6 +251,21 @@ pub fn path(segments: &[&str]) -> String {
     out
 }
 
+/// `POST /v1/<resource>/{id}/<action>`, the id taken from the argument `id_name` (or one of
+/// its `aliases`): the body-less action routes (pause, resume, qualify).
+pub fn action(
+    args: &Args,
+    (id_name, aliases): (&str, &[&str]),
+    resource: &str,
+    action: &str,
+) -> Result<Call, ArgError> {
+    let id = args.id(id_name, aliases)?;
+    Ok(Call::Rest(RestRequest::new(
+        axum::http::Method::POST,
+        path(&[resource, &id, action]),
+    )))
+}
+
 /// `/v1/<literal path>`, for paths without ids.
 pub fn fixed(path: &str) -> String {
     format!("/v1/{path}")

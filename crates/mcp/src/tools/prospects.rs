@@ -6,14 +6,16 @@ use axum::http::Method;
 use serde_json::json;
 
 use super::{
-    Call, Effect, Kind, Param, Tool, fixed, flag, id, integer, one_of, path, query, status_code,
-    structured, text,
+    Call, Effect, Kind, Param, Tool, action, fixed, flag, id, integer, one_of, path, query,
+    status_code, structured, text,
 };
 use crate::args::{ArgError, Args};
 use crate::rest::RestRequest;
 
 const PROSPECT_ID: &str =
     "The conversation's id: the `id` of a list or search item (`chatId` is accepted too)";
+/// The argument naming the conversation, and its alias.
+const CHAT: (&str, &[&str]) = ("prospectId", &["chatId"]);
 const QUALIFICATIONS: &[&str] = &["pending", "qualified", "disqualified"];
 
 fn status_param(description: &'static str) -> Param {
@@ -138,21 +140,21 @@ pub fn tools() -> Vec<Tool> {
             description: "Stop the AI on one conversation so a person can take over; nothing more is sent there until resumed.",
             effect: Effect::Write,
             params: vec![id("prospectId", PROSPECT_ID)],
-            call: |args| action(args, "pause"),
+            call: |args| action(args, CHAT, "prospects", "pause"),
         },
         Tool {
             name: "resume_prospect",
             description: "Let the AI continue a paused conversation, with its whole history.",
             effect: Effect::Write,
             params: vec![id("prospectId", PROSPECT_ID)],
-            call: |args| action(args, "resume"),
+            call: |args| action(args, CHAT, "prospects", "resume"),
         },
         Tool {
             name: "qualify_prospect",
             description: "Mark a conversation as a qualified lead (status 5); the qualified webhook event is sent.",
             effect: Effect::Write,
             params: vec![id("prospectId", PROSPECT_ID)],
-            call: |args| action(args, "qualify"),
+            call: |args| action(args, CHAT, "prospects", "qualify"),
         },
     ]
 }
@@ -190,13 +192,4 @@ fn list_campaign_prospects(args: &Args) -> Result<Call, ArgError> {
         RestRequest::get(path(&["prospects", "campaign", &campaign]))
             .with_query(filters(args, &names)?),
     ))
-}
-
-/// `POST /v1/prospects/{chatId}/<action>`.
-fn action(args: &Args, action: &str) -> Result<Call, ArgError> {
-    let chat = args.id("prospectId", &["chatId"])?;
-    Ok(Call::Rest(RestRequest::new(
-        Method::POST,
-        path(&["prospects", &chat, action]),
-    )))
 }
