@@ -66,6 +66,10 @@ pub fn summary(config: &Config, base: &str, time_scale: Option<f64>) -> String {
         "  API        {base}/v1  (Outbound {}; reference: {base}/docs)",
         env!("CARGO_PKG_VERSION")
     );
+    let _ = writeln!(
+        text,
+        "  MCP        {base}/mcp  (for AI assistants, with the same key)"
+    );
     let _ = writeln!(text, "  database   {}", database(config));
     let _ = writeln!(text, "  LinkedIn   {}", linkedin(config));
     let _ = writeln!(text, "  models     {}", models(config));
