@@ -36,6 +36,10 @@ const DEFAULT_TIME_SCALE: f64 = 900.0;
 const NARRATION_POLL: Duration = Duration::from_secs(1);
 /// Seed of the demo's network.
 const DEMO_SEED: u64 = 2026;
+/// Share of the demo's invitations that are accepted (the default network: 45 %).
+const DEMO_ACCEPTANCE_RATE: f64 = 0.85;
+/// Chance that a demo prospect answers a message (the default network: 35 %).
+const DEMO_REPLY_RATE: f64 = 0.8;
 /// The people of the demo campaign.
 const PEOPLE: [(&str, &str, &str); 8] = [
     (
@@ -80,10 +84,10 @@ pub struct DemoArgs {
 /// A sandbox network that answers within hours and often, so the demo shows every step.
 fn lively_network() -> Result<SandboxConnector> {
     let config = SandboxConfig {
-        acceptance_rate: 0.85,
+        acceptance_rate: DEMO_ACCEPTANCE_RATE,
         acceptance_delay: DelayRange::new(10 * MINUTE, 4 * HOUR),
-        reply_rate: 0.8,
-        conversation_reply_rate: 0.8,
+        reply_rate: DEMO_REPLY_RATE,
+        conversation_reply_rate: DEMO_REPLY_RATE,
         reply_delay: DelayRange::new(10 * MINUTE, 3 * HOUR),
         already_connected_rate: 0.0,
         unreachable_rate: 0.0,
