@@ -159,13 +159,8 @@ async fn main() -> Result<()> {
     });
     let settings = ApiSettings {
         rate_limits: RateLimits::off(),
-        max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
-        models: ModelCatalog::new(default_catalogue(), Vec::<String>::new()),
-        smtp_url: None,
-        public_url: None,
-        now: outbound_api::system_now(),
-        unipile_webhook_secret: None,
         mcp: Some(mount),
+        ..ApiSettings::new(ModelCatalog::new(default_catalogue(), Vec::<String>::new()))
     };
     let secrets = SecretBox::from_encoded_key(&SecretBox::generate_encoded_key())?;
     let same_bytes: Value =

@@ -67,6 +67,23 @@ pub struct ApiSettings {
     pub mcp: Option<McpMount>,
 }
 
+impl ApiSettings {
+    /// Kakiyo's rate limits, the default body limit, the system clock, `models`, and nothing
+    /// optional (no SMTP, public URL, Unipile webhooks or MCP door).
+    pub fn new(models: ModelCatalog) -> ApiSettings {
+        ApiSettings {
+            rate_limits: RateLimits::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            models,
+            smtp_url: None,
+            public_url: None,
+            now: system_now(),
+            unipile_webhook_secret: None,
+            mcp: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for ApiSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiSettings")

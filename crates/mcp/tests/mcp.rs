@@ -100,13 +100,8 @@ impl Server {
             Arc::new(move |door| outbound_mcp::http::service(RestDoor::new(door), &hosts));
         let settings = ApiSettings {
             rate_limits: limits,
-            max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
-            models: ModelCatalog::new(default_catalogue(), Vec::<String>::new()),
-            smtp_url: None,
-            public_url: None,
-            now: outbound_api::system_now(),
-            unipile_webhook_secret: None,
             mcp: Some(mount),
+            ..ApiSettings::new(ModelCatalog::new(default_catalogue(), Vec::<String>::new()))
         };
         let secrets = SecretBox::from_encoded_key(&SecretBox::generate_encoded_key()).expect("key");
         let app = outbound_api::app(Arc::clone(&store), secrets.clone(), settings);

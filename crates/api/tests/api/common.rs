@@ -141,13 +141,10 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let mut settings = ApiSettings {
             rate_limits: RateLimits::off(),
-            max_body_bytes: outbound_api::DEFAULT_MAX_BODY_BYTES,
-            models: ModelCatalog::new(default_catalogue(), ["openai".to_owned()]),
-            smtp_url: None,
-            public_url: None,
-            now: outbound_api::system_now(),
-            unipile_webhook_secret: None,
-            mcp: None,
+            ..ApiSettings::new(ModelCatalog::new(
+                default_catalogue(),
+                ["openai".to_owned()],
+            ))
         };
         configure(&mut settings);
         let secrets =
