@@ -130,36 +130,30 @@ impl Args {
         }
     }
 
-    /// A JSON body of the named arguments that are present: strings, integers and booleans
-    /// as given (numeric strings stay strings: the route decides), arrays and objects also
-    /// from JSON text. `integers` are read as integers.
-    pub fn body(&self, fields: &[&str], integers: &[&str]) -> Result<Value, ArgError> {
+    /// A JSON body of the named arguments that are present, as given (numeric strings stay
+    /// strings: the route decides), except `integers`, read as integers, and `structured`,
+    /// arrays or objects also accepted as JSON text. Any other string stays a string, even one
+    /// that looks like JSON (`"[EU] Fintech CFOs"` is a name).
+    pub fn body(
+        &self,
+        fields: &[&str],
+        integers: &[&str],
+        structured: &[&str],
+    ) -> Result<Value, ArgError> {
         let mut body = Map::new();
         for field in fields {
             let value = if integers.contains(field) {
                 self.integer(field)?.map(Value::from)
+            } else if structured.contains(field) {
+                self.structured(field)?
             } else {
-                match self.raw(&[field]) {
-                    Some(Value::String(_)) if self.is_structured_field(field) => {
-                        self.structured(field)?
-                    }
-                    other => other.cloned(),
-                }
+                self.raw(&[field]).cloned()
             };
             if let Some(value) = value {
                 body.insert((*field).to_owned(), value);
             }
         }
         Ok(Value::Object(body))
-    }
-
-    /// Whether a string under `field` should be read as JSON text: its text starts like an
-    /// array or an object.
-    fn is_structured_field(&self, field: &str) -> bool {
-        self.values
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|text| matches!(text.trim_start().chars().next(), Some('[' | '{')))
     }
 }
 
@@ -191,9 +185,16 @@ mod tests {
         assert!(a.integer("bad").is_err());
         assert_eq!(a.boolean("flag"), Ok(Some(true)));
         assert_eq!(
-            a.body(&["prospects", "limit"], &["limit"]),
+            a.body(&["prospects", "limit"], &["limit"], &["prospects"]),
             Ok(json!({ "prospects": [{ "name": "A" }], "limit": 50 }))
         );
+        let named = args(json!({ "name": "[EU] Fintech CFOs", "events": "nope" }));
+        assert_eq!(
+            named.body(&["name"], &[], &[]),
+            Ok(json!({ "name": "[EU] Fintech CFOs" })),
+            "a string that looks like JSON stays a string"
+        );
+        assert!(named.body(&["events"], &[], &["events"]).is_err());
     }
 
     #[test]

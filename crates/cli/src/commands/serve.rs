@@ -146,7 +146,7 @@ pub async fn run(config: &Config, options: ServeOptions) -> Result<()> {
     let base = welcome::base_url(local);
     eprintln!("{}", welcome::summary(config, &base, time_scale));
     if let Some((team, key)) = &first_start {
-        eprintln!("{}", welcome::first_steps(&base, &team.id, key));
+        eprintln!("{}", welcome::first_steps(&base, team, key));
     }
 
     let dispatcher = Dispatcher::new(

@@ -8,6 +8,8 @@
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use outbound_store::teams::Team;
+
 use crate::config::{Config, LinkedInConnectorKind, sqlite_file_path};
 
 /// The URL a person on this machine reaches the server at: a wildcard listening address
@@ -84,12 +86,13 @@ pub fn summary(config: &Config, base: &str, time_scale: Option<f64>) -> String {
 }
 
 /// The lines printed on the first start, after the key: what it is and what to do next.
-pub fn first_steps(base: &str, team: &str, key: &str) -> String {
+pub fn first_steps(base: &str, team: &Team, key: &str) -> String {
+    let Team { id, name, plan, .. } = team;
     format!(
-        "First start: created the team `default` ({team}) on the plan `unlimited`, with the API \
-         key printed above.\n\
+        "First start: created the team `{name}` ({id}) on the plan `{plan}`, with the API key \
+         printed above.\n\
          It is shown only this once and stored only as a hash: keep it. More keys: \
-         `outbound keys create --team {team}`.\n\
+         `outbound keys create --team {id}`.\n\
          Next steps:\n  \
          1. Read the API reference: {base}/docs\n  \
          2. Call it: curl -s {base}/v1/verify -H \"Authorization: Bearer {key}\"\n\
@@ -113,7 +116,18 @@ mod tests {
 
     #[test]
     fn the_first_steps_show_the_docs_and_a_working_call() {
-        let steps = first_steps("http://127.0.0.1:8080", "t1", "k".repeat(40).as_str());
+        let team = Team {
+            id: "t1".to_owned(),
+            name: "default".to_owned(),
+            plan: outbound_core::plan::Plan::Unlimited,
+            subscription_active: true,
+            created_at: 0,
+        };
+        let steps = first_steps("http://127.0.0.1:8080", &team, "k".repeat(40).as_str());
+        assert!(
+            steps.starts_with("First start: created the team `default` (t1)"),
+            "{steps}"
+        );
         assert!(steps.contains("http://127.0.0.1:8080/docs"), "{steps}");
         assert!(
             steps.contains(&format!(

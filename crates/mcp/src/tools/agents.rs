@@ -99,7 +99,11 @@ pub fn tools() -> Vec<Tool> {
 
 fn update_agent(args: &Args) -> Result<Call, ArgError> {
     let agent = args.id("agentId", &[])?;
-    let body = args.body(&["workingHours", "limits", "settings"], &[])?;
+    let body = args.body(
+        &["workingHours", "limits", "settings"],
+        &[],
+        &["workingHours", "limits", "settings"],
+    )?;
     if body.as_object().is_some_and(serde_json::Map::is_empty) {
         return Err(ArgError::new(
             "workingHours",

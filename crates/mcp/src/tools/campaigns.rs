@@ -89,6 +89,7 @@ pub fn tools() -> Vec<Tool> {
                         "preventAutoStart",
                     ],
                     &["qualificationAutomatic", "qualificationVerification"],
+                    &["variables"],
                 )?;
                 Ok(Call::Rest(
                     RestRequest::new(Method::POST, fixed("campaigns")).with_body(body),
@@ -144,6 +145,7 @@ fn update_campaign(args: &Args) -> Result<Call, ArgError> {
             "qualificationVerification",
         ],
         &["qualificationAutomatic", "qualificationVerification"],
+        &["variables"],
     )?;
     Ok(Call::Rest(
         RestRequest::new(Method::PUT, path(&["campaigns", &campaign])).with_body(body),

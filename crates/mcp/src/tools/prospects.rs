@@ -78,7 +78,7 @@ pub fn tools() -> Vec<Tool> {
                 flag("ongoing", "Already in a conversation: no invitation, no opening message"),
             ],
             call: |args| {
-                let body = args.body(&["campaignId", "name", "url", "customData", "ongoing"], &[])?;
+                let body = args.body(&["campaignId", "name", "url", "customData", "ongoing"], &[], &[])?;
                 Ok(Call::Rest(RestRequest::new(Method::POST, fixed("prospects")).with_body(body)))
             },
         },
@@ -96,7 +96,7 @@ pub fn tools() -> Vec<Tool> {
                 .required(),
             ],
             call: |args| {
-                let body = args.body(&["campaignId", "prospects"], &[])?;
+                let body = args.body(&["campaignId", "prospects"], &[], &["prospects"])?;
                 Ok(Call::Rest(
                     RestRequest::new(Method::POST, fixed("prospects/batch")).with_body(body),
                 ))

@@ -52,7 +52,11 @@ pub fn tools() -> Vec<Tool> {
             ],
             call: |args| {
                 let webhook = args.id("webhookId", &[])?;
-                let body = args.body(&["url", "events", "name", "active", "secret"], &[])?;
+                let body = args.body(
+                    &["url", "events", "name", "active", "secret"],
+                    &[],
+                    &["events"],
+                )?;
                 Ok(Call::Rest(
                     RestRequest::new(Method::PUT, path(&["webhooks", &webhook])).with_body(body),
                 ))
@@ -83,7 +87,7 @@ pub fn tools() -> Vec<Tool> {
 
 /// `POST /v1/webhooks`, named after the URL's host when no name is given.
 fn create_webhook(args: &Args) -> Result<Call, ArgError> {
-    let mut body = args.body(&["url", "events", "name", "secret"], &[])?;
+    let mut body = args.body(&["url", "events", "name", "secret"], &[], &["events"])?;
     if body.get("name").is_none() {
         let url = args.required_text("url")?;
         body["name"] = json!(host_of(&url));

@@ -25,7 +25,7 @@ pub fn tools() -> Vec<Tool> {
             effect: Effect::Write,
             params: vec![text("name", "The client's name").required()],
             call: |args| {
-                let body = args.body(&["name"], &[])?;
+                let body = args.body(&["name"], &[], &[])?;
                 Ok(Call::Rest(
                     RestRequest::new(Method::POST, fixed("workspaces")).with_body(body),
                 ))
@@ -60,7 +60,7 @@ pub fn tools() -> Vec<Tool> {
             ],
             call: |args| {
                 let workspace = args.id("workspaceId", &[])?;
-                let body = args.body(&["email", "roles", "redirectUrl"], &[])?;
+                let body = args.body(&["email", "roles", "redirectUrl"], &[], &["roles"])?;
                 Ok(Call::Rest(
                     RestRequest::new(Method::POST, path(&["workspaces", &workspace, "invite"]))
                         .with_body(body),
@@ -97,7 +97,7 @@ pub fn tools() -> Vec<Tool> {
 
 fn remove_client(args: &Args) -> Result<Call, ArgError> {
     let workspace = args.id("workspaceId", &[])?;
-    let body = args.body(&["email", "userId"], &[])?;
+    let body = args.body(&["email", "userId"], &[], &[])?;
     Ok(Call::Rest(
         RestRequest::new(Method::DELETE, path(&["workspaces", &workspace, "clients"]))
             .with_body(body),
