@@ -8,6 +8,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use outbound_core::agent::AgentStatus;
+use outbound_core::review::DraftStatus;
 use outbound_core::validation::FieldError;
 use outbound_store::StoreError;
 use serde::Serialize;
@@ -92,6 +93,10 @@ pub enum ApiError {
         "The team already has {0} active Sales Navigator imports; try again when one has finished"
     )]
     SalesNavigatorTeamLimit(i64),
+    #[error("This draft is {} and can no longer be approved or rejected", .0.as_str())]
+    DraftNotPending(DraftStatus),
+    #[error("The prospect is on the Do-Not-Contact list")]
+    ProspectOnDnc,
     #[error("The webhook secret is missing or wrong")]
     InvalidWebhookSecret,
     #[error("The database is not reachable")]
@@ -144,6 +149,8 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "sales_navigator_team_limit")
             }
             E::InvalidWebhookSecret => (StatusCode::UNAUTHORIZED, "invalid_webhook_secret"),
+            E::DraftNotPending(_) => (StatusCode::CONFLICT, "draft_not_pending"),
+            E::ProspectOnDnc => (StatusCode::CONFLICT, "prospect_on_dnc"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -234,6 +241,8 @@ impl From<StoreError> for ApiError {
             StoreError::CampaignBusy => ApiError::CampaignBusy,
             StoreError::ProspectActive => ApiError::ProspectActive,
             StoreError::MissingReference(message) => ApiError::NotFound(message),
+            StoreError::DraftNotPending(status) => ApiError::DraftNotPending(status),
+            StoreError::ProspectOnDnc => ApiError::ProspectOnDnc,
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -1,7 +1,9 @@
 //! Events: what happened, as webhooks announce it.
 //!
 //! The subscribable events are Kakiyo's six plus `prospect.qualified` (our extension, sent when
-//! a prospect is qualified automatically or by hand); `*` subscribes to all. A delivery body is
+//! a prospect is qualified automatically or by hand); `*` subscribes to all of those. The review
+//! queue's `draft.created` and `draft.expired` reach only the webhooks that name them
+//! ([`EventType::is_opt_in`]), so that a `*` receiver written for Kakiyo sees nothing new. A delivery body is
 //! `{"event", "teamId", "timestamp", "data"}` in that order, as compact JSON.
 //!
 //! The test endpoints speak Kakiyo's older vocabulary (`prospect.qualified`, `message.sent`…)
@@ -24,10 +26,12 @@ pub enum EventType {
     QualificationManual,
     Unqualified,
     Qualified,
+    DraftCreated,
+    DraftExpired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 9] = [
         EventType::InvitationSent,
         EventType::InvitationAccepted,
         EventType::MessageSent,
@@ -35,6 +39,8 @@ impl EventType {
         EventType::QualificationManual,
         EventType::Unqualified,
         EventType::Qualified,
+        EventType::DraftCreated,
+        EventType::DraftExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl EventType {
             EventType::QualificationManual => "prospect.qualification.manual",
             EventType::Unqualified => "prospect.unqualified",
             EventType::Qualified => "prospect.qualified",
+            EventType::DraftCreated => "draft.created",
+            EventType::DraftExpired => "draft.expired",
         }
     }
 
@@ -59,7 +67,14 @@ impl EventType {
             EventType::QualificationManual => "Prospect Needs Manual Qualification",
             EventType::Unqualified => "Prospect Unqualified",
             EventType::Qualified => "Prospect Qualified",
+            EventType::DraftCreated => "AI Draft Waiting for Review",
+            EventType::DraftExpired => "AI Draft Expired",
         }
+    }
+
+    /// Delivered only to webhooks that subscribe to it by name, not to `*`.
+    pub fn is_opt_in(self) -> bool {
+        matches!(self, EventType::DraftCreated | EventType::DraftExpired)
     }
 
     pub fn parse(value: &str) -> Option<EventType> {
@@ -69,7 +84,10 @@ impl EventType {
 
 /// Whether a webhook subscribed to `subscriptions` receives `event`.
 pub fn is_subscribed(subscriptions: &[String], event: &str) -> bool {
-    subscriptions.iter().any(|s| s == WILDCARD || s == event)
+    let wildcard_covers = EventType::parse(event).is_none_or(|e| !e.is_opt_in());
+    subscriptions
+        .iter()
+        .any(|s| s == event || (s == WILDCARD && wildcard_covers))
 }
 
 /// Whether `value` may appear in a webhook's `events`.
@@ -238,8 +256,11 @@ mod tests {
     fn names_round_trip_and_wildcard_matches_all() {
         for event in EventType::ALL {
             assert_eq!(EventType::parse(event.as_str()), Some(event));
-            assert!(is_subscribed(&["*".to_owned()], event.as_str()));
+            let by_wildcard = is_subscribed(&["*".to_owned()], event.as_str());
+            assert_eq!(by_wildcard, !event.is_opt_in(), "{event:?}");
+            assert!(is_subscribed(&[event.as_str().to_owned()], event.as_str()));
         }
+        assert!(!is_subscribed(&["*".to_owned()], "draft.created"));
         let subs = vec!["linkedin.message.sent".to_owned()];
         assert!(is_subscribed(&subs, "linkedin.message.sent"));
         assert!(!is_subscribed(&subs, "linkedin.message.received"));

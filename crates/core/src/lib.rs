@@ -14,6 +14,7 @@ pub mod model;
 pub mod plan;
 pub mod product;
 pub mod prompt;
+pub mod review;
 pub mod schedule;
 pub mod secrets;
 pub mod time;

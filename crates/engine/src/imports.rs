@@ -139,6 +139,7 @@ mod tests {
             qualification_verification: 50,
             variables: BTreeMap::new(),
             prevent_auto_start: false,
+            review_mode: outbound_core::review::ReviewMode::Off,
         };
         let campaign = store
             .create_campaign(&team, &campaign, None)

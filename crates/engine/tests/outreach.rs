@@ -2,7 +2,8 @@
 //! is set) PostgreSQL: whole simulated campaigns audited for violations, and the rules one by
 //! one — follow-ups cancelled by a reply, DNC added mid-campaign, pause and resume of agents,
 //! campaigns and conversations, `invitationsOnly`, `skipInNetwork`, ongoing conversations,
-//! logins with a verification code, completion, and sending at most once across a crash.
+//! logins with a verification code, completion, sending at most once across a crash, review
+//! mode (drafts approved, edited, rejected, superseded, expired) and a person's take-over.
 
 pub mod common;
 
@@ -13,6 +14,7 @@ use outbound_core::conversation::{CampaignStatus, Qualification, status};
 use outbound_core::dnc::{normalize_linkedin_url, slug_of};
 use outbound_core::plan::Plan;
 use outbound_core::prompt::{FollowUp, PromptType, SectionsPatch};
+use outbound_core::review::{Author, DraftKind, DraftStatus, ReviewMode};
 use outbound_core::time::Millis;
 use outbound_engine::clock::{Clock, SimulatedClock};
 use outbound_engine::outreach::simulation::{DEFAULT_START, Report, Simulation, SimulationConfig};
@@ -23,9 +25,11 @@ use outbound_linkedin::{
     SandboxConfig, SandboxConnector, SearchHit, SendProbe, Sent, SentRef,
 };
 use outbound_store::Store;
+use outbound_store::StoreError;
 use outbound_store::agents::{AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch};
-use outbound_store::campaigns::NewCampaign;
-use outbound_store::chats::{Added, ChatDetails, NewConversation, Role};
+use outbound_store::campaigns::{CampaignPatch, NewCampaign};
+use outbound_store::chats::{Added, ChatDetails, ChatPage, NewConversation, Role};
+use outbound_store::drafts::{AfterRejection, Draft, DraftFilter};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -414,6 +418,7 @@ impl World {
                     qualification_verification: 50,
                     variables: BTreeMap::new(),
                     prevent_auto_start: false,
+                    review_mode: outbound_core::review::ReviewMode::Off,
                 },
                 None,
             )
@@ -814,3 +819,204 @@ both_backends!(
 async fn crash_or_not(engine: Engine, at: Millis) {
     let _ = tokio::spawn(async move { engine.run_all_due(at).await }).await;
 }
+
+// ---- review mode and take-over ------------------------------------------------------------
+
+impl World {
+    async fn set_review_mode(&self, mode: ReviewMode) {
+        let patch = CampaignPatch {
+            review_mode: Some(mode),
+            ..CampaignPatch::default()
+        };
+        self.store
+            .update_campaign(&self.team, &self.campaign, &patch)
+            .await
+            .expect("review mode");
+    }
+
+    async fn drafts(&self, status: Option<DraftStatus>) -> Vec<Draft> {
+        let filter = DraftFilter {
+            status,
+            ..DraftFilter::default()
+        };
+        self.store
+            .list_drafts(&self.team, &filter, &ChatPage::Offset(0), 100)
+            .await
+            .expect("drafts")
+    }
+
+    async fn draft_of(&self, chat: &str, status: DraftStatus) -> Draft {
+        let drafts = self.drafts(Some(status)).await;
+        drafts
+            .into_iter()
+            .find(|d| d.chat_id == chat)
+            .unwrap_or_else(|| panic!("no {status:?} draft for {chat}"))
+    }
+
+    async fn events(&self, event: &str) -> i64 {
+        let data = self.store.audit_data(&self.team).await.expect("audit");
+        data.events
+            .iter()
+            .find(|(name, _)| name == event)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+both_backends!(
+    /// `first_message`: nothing goes out before a person approves; the edited text is what is
+    /// sent, once; a rejection pauses; a second decision is refused; follow-ups are not held.
+    async fn review_mode_first_message_waits_for_a_person(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        world.set_review_mode(ReviewMode::FirstMessage).await;
+        let chats = world.add(0, 2, false).await;
+        let ((edited, edited_url), (rejected, _)) = (&chats[0], &chats[1]);
+        world.run_for(DAY).await;
+        for (chat, _) in &chats {
+            assert!(world.sent(chat).await.is_empty(), "nothing sent before approval");
+        }
+        let pending = world.drafts(Some(DraftStatus::Pending)).await;
+        assert_eq!(pending.len(), 2, "{pending:?}");
+        assert!(pending.iter().all(|d| d.kind == DraftKind::FirstMessage));
+        assert!(pending.iter().all(|d| d.model.as_deref() == Some("template")));
+        assert_eq!(world.events("draft.created").await, 2);
+        world.run_for(DAY).await;
+        assert_eq!(world.drafts(Some(DraftStatus::Pending)).await.len(), 2, "written once");
+
+        let now = world.clock.now();
+        let first = world.draft_of(edited, DraftStatus::Pending).await;
+        let approved = world
+            .store
+            .approve_draft(&world.team, &first.id, Some("Hi, a word from a real person."), now)
+            .await
+            .expect("approve");
+        assert_eq!(approved.status, DraftStatus::Approved);
+        assert_eq!(approved.text, first.text, "the AI's text is kept beside the edit");
+        let second = world.draft_of(rejected, DraftStatus::Pending).await;
+        world
+            .store
+            .reject_draft(&world.team, &second.id, Some("Too pushy"), AfterRejection::Pause, now)
+            .await
+            .expect("reject");
+        let again = world.store.approve_draft(&world.team, &first.id, None, now).await;
+        assert!(matches!(again, Err(StoreError::DraftNotPending(DraftStatus::Approved))), "{again:?}");
+        let other = world.store.approve_draft(&world.team, &second.id, None, now).await;
+        assert!(matches!(other, Err(StoreError::DraftNotPending(DraftStatus::Rejected))), "{other:?}");
+
+        world.run_for(HOUR).await;
+        let sent = world.sent(edited).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].0, "Hi, a word from a real person.");
+        let details = world.chat(edited).await;
+        let message = details.messages.iter().find(|m| m.role == Role::Assistant).expect("sent");
+        assert_eq!(message.author, Author::Ai);
+        assert_eq!(message.model.as_deref(), Some("template"));
+        assert_eq!(world.store.get_draft(&world.team, &first.id).await.expect("draft").status, DraftStatus::Sent);
+        assert!(world.sent(rejected).await.is_empty(), "a rejected draft is never sent");
+        assert!(world.chat(rejected).await.summary.paused, "a rejection pauses the conversation");
+
+        // Follow-ups are the AI's own under `first_message` (day 3 after the first message).
+        world.run_for(4 * DAY).await;
+        assert_eq!(world.sent(edited).await.len(), 2, "the follow-up was not held");
+        assert_eq!(world.drafts(Some(DraftStatus::Pending)).await.len(), 0);
+        let delivered = world.connector.deliveries().get(&format!("message {edited_url}")).copied();
+        assert_eq!(delivered, Some(2), "each message delivered once");
+    }
+);
+
+both_backends!(
+    /// `all`: a regenerated draft replaces a rejected one; a pause or a reply supersedes a
+    /// draft (never sent); a draft nobody decides expires after 72 hours, never sent.
+    async fn review_mode_all_regenerates_supersedes_and_expires(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        world.set_review_mode(ReviewMode::All).await;
+        let chats = world.add(0, 4, false).await;
+        let ids: Vec<&String> = chats.iter().map(|(c, _)| c).collect();
+        let (regenerated, paused, expiring, answered) = (ids[0], ids[1], ids[2], ids[3]);
+        world.run_for(DAY).await;
+        assert_eq!(world.drafts(Some(DraftStatus::Pending)).await.len(), 4);
+        let now = world.clock.now();
+
+        let rejected = world.draft_of(regenerated, DraftStatus::Pending).await;
+        world
+            .store
+            .reject_draft(&world.team, &rejected.id, None, AfterRejection::Regenerate, now)
+            .await
+            .expect("reject");
+        let held = world.draft_of(paused, DraftStatus::Pending).await;
+        world.store.approve_draft(&world.team, &held.id, None, now).await.expect("approve");
+        world.store.set_chat_paused(&world.team, paused, true, now).await.expect("pause");
+        let first = world.draft_of(answered, DraftStatus::Pending).await;
+        world.store.approve_draft(&world.team, &first.id, None, now).await.expect("approve");
+        world.run_for(HOUR).await;
+
+        let fresh = world.draft_of(regenerated, DraftStatus::Pending).await;
+        assert_ne!(fresh.id, rejected.id, "a new draft was written");
+        assert!(world.sent(regenerated).await.is_empty());
+        assert_eq!(
+            world.store.get_draft(&world.team, &held.id).await.expect("draft").status,
+            DraftStatus::Superseded,
+            "a pause supersedes even an approved draft"
+        );
+        assert!(world.sent(paused).await.is_empty(), "a superseded draft is never sent");
+        assert_eq!(world.sent(answered).await.len(), 1, "the approved first message went");
+
+        // The follow-up of `answered` waits; the prospect answers before anyone decides.
+        world.run_for(3 * DAY + HOUR).await;
+        let followup = world.draft_of(answered, DraftStatus::Pending).await;
+        assert_eq!(followup.kind, DraftKind::FollowUp);
+        let (_, url) = &chats[3];
+        world.connector.script(url, "Interesting, tell me more", world.clock.now() + MINUTE);
+        world.run_for(DAY).await;
+        assert_eq!(
+            world.store.get_draft(&world.team, &followup.id).await.expect("draft").status,
+            DraftStatus::Superseded,
+            "a reply supersedes the follow-up"
+        );
+        let reply = world.draft_of(answered, DraftStatus::Pending).await;
+        assert_eq!(reply.kind, DraftKind::Reply, "the answer waits for a person too");
+        assert_eq!(world.sent(answered).await.len(), 1, "nothing sent without approval");
+
+        // Nobody decided on `expiring` within 72 hours.
+        let expired = world.draft_of(expiring, DraftStatus::Expired).await;
+        assert!(expired.expires_at <= world.clock.now());
+        assert!(world.sent(expiring).await.is_empty());
+        assert!(world.events("draft.expired").await >= 1);
+        let late = world.store.approve_draft(&world.team, &expired.id, None, world.clock.now()).await;
+        assert!(matches!(late, Err(StoreError::DraftNotPending(DraftStatus::Expired))), "{late:?}");
+    }
+);
+
+both_backends!(
+    /// A person's message goes out through the agent, once, as a person's; the AI stays paused
+    /// on the conversation; nobody on the DNC list gets one.
+    async fn a_person_takes_over_a_conversation(db) {
+        let world = World::new(db, quiet_network(), always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 2, false).await;
+        let ((chat, url), (other, other_url)) = (&chats[0], &chats[1]);
+        world.run_for(DAY).await;
+        assert_eq!(world.sent(chat).await.len(), 1, "the AI's first message");
+        let id = world
+            .store
+            .queue_person_message(&world.team, chat, "Ana here, the founder: coffee next week?", world.clock.now())
+            .await
+            .expect("take over");
+        assert!(world.chat(chat).await.summary.paused, "the AI pauses at once");
+        world.run_for(HOUR).await;
+        let details = world.chat(chat).await;
+        let by_person: Vec<_> = details.messages.iter().filter(|m| m.author == Author::Person).collect();
+        assert_eq!(by_person.len(), 1, "{:?}", details.messages);
+        assert_eq!(by_person[0].content, "Ana here, the founder: coffee next week?");
+        assert_eq!(by_person[0].model, None);
+        world.run_for(6 * DAY).await;
+        assert_eq!(world.sent(chat).await.len(), 2, "no AI follow-up after the take-over");
+        let delivered = world.connector.deliveries().get(&format!("message {url}")).copied();
+        assert_eq!(delivered, Some(2), "each message delivered once");
+        assert!(!id.is_empty());
+
+        world.store.add_dnc(&world.team, other_url).await.expect("dnc");
+        let refused = world.store.queue_person_message(&world.team, other, "Hello", world.clock.now()).await;
+        assert!(matches!(refused, Err(StoreError::ProspectOnDnc)), "{refused:?}");
+        let foreign = world.store.queue_person_message("another-team", chat, "Hello", world.clock.now()).await;
+        assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+    }
+);

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use outbound_core::conversation::CampaignStatus;
 use outbound_core::ids::new_id;
+use outbound_core::review::ReviewMode;
 use outbound_core::time::{Millis, now_millis};
 use outbound_core::validation::FieldError;
 
@@ -51,6 +52,8 @@ pub struct Campaign {
     /// Values of the prompt's custom `{{variables}}`.
     pub variables: BTreeMap<String, String>,
     pub prevent_auto_start: bool,
+    /// Which AI messages wait for a person.
+    pub review_mode: ReviewMode,
     pub counters: CampaignCounters,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -69,6 +72,7 @@ pub struct NewCampaign {
     pub variables: BTreeMap<String, String>,
     /// Starts `paused` instead of `active`.
     pub prevent_auto_start: bool,
+    pub review_mode: ReviewMode,
 }
 
 /// A validated change; `None` keeps the stored value, `variables` replaces the whole map.
@@ -78,6 +82,7 @@ pub struct CampaignPatch {
     pub qualification_automatic: Option<i64>,
     pub qualification_verification: Option<i64>,
     pub variables: Option<BTreeMap<String, String>>,
+    pub review_mode: Option<ReviewMode>,
 }
 
 /// Which part of the newest-first list to return.
@@ -160,6 +165,7 @@ struct CampaignRow {
     qualification_verification: i64,
     variables: String,
     prevent_auto_start: bool,
+    review_mode: String,
     prospects_count: i64,
     answers_count: i64,
     messages_count: i64,
@@ -177,6 +183,9 @@ impl TryFrom<CampaignRow> for Campaign {
         Ok(Campaign {
             status: CampaignStatus::parse(&row.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("campaign status {}", row.status)))?,
+            review_mode: ReviewMode::parse(&row.review_mode).ok_or_else(|| {
+                StoreError::Corrupt(format!("campaign review mode {}", row.review_mode))
+            })?,
             variables: serde_json::from_str(&row.variables)
                 .map_err(|e| StoreError::Corrupt(format!("campaign variables: {e}")))?,
             counters: CampaignCounters {
@@ -207,7 +216,7 @@ macro_rules! select_campaigns {
     () => {
         "SELECT c.id, c.team_id, c.name, c.status, c.agent_id, c.product_id, c.prompt_id, \
          c.qualification_automatic, c.qualification_verification, c.variables, \
-         c.prevent_auto_start, c.prospects_count, c.answers_count, c.messages_count, \
+         c.prevent_auto_start, c.review_mode, c.prospects_count, c.answers_count, c.messages_count, \
          c.qualified_count, c.closed_count, c.created_at, c.updated_at, c.completed_at \
          FROM campaigns c"
     };
@@ -595,8 +604,8 @@ macro_rules! impl_campaign_store {
                 sqlx::query(
                     "INSERT INTO campaigns (id, team_id, name, status, agent_id, product_id, \
                      prompt_id, qualification_automatic, qualification_verification, variables, \
-                     prevent_auto_start, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                     prevent_auto_start, review_mode, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
                 )
                 .bind(&id)
                 .bind(team)
@@ -609,6 +618,7 @@ macro_rules! impl_campaign_store {
                 .bind(new.qualification_verification)
                 .bind(variables_json(&new.variables))
                 .bind(new.prevent_auto_start)
+                .bind(new.review_mode.as_str())
                 .bind(now_millis())
                 .execute(&mut *tx)
                 .await?;
@@ -637,11 +647,14 @@ macro_rules! impl_campaign_store {
                 if let Some(variables) = &patch.variables {
                     campaign.variables.clone_from(variables);
                 }
+                if let Some(mode) = patch.review_mode {
+                    campaign.review_mode = mode;
+                }
                 campaign.updated_at = now_millis();
                 sqlx::query(
                     "UPDATE campaigns SET name = $3, qualification_automatic = $4, \
-                     qualification_verification = $5, variables = $6, updated_at = $7 \
-                     WHERE team_id = $1 AND id = $2",
+                     qualification_verification = $5, variables = $6, updated_at = $7, \
+                     review_mode = $8 WHERE team_id = $1 AND id = $2",
                 )
                 .bind(team)
                 .bind(id)
@@ -650,6 +663,7 @@ macro_rules! impl_campaign_store {
                 .bind(campaign.qualification_verification)
                 .bind(variables_json(&campaign.variables))
                 .bind(campaign.updated_at)
+                .bind(campaign.review_mode.as_str())
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

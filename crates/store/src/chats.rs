@@ -19,6 +19,7 @@
 use outbound_core::conversation::{ChatTally, Qualification, status};
 use outbound_core::events::EventType;
 use outbound_core::ids::new_id;
+use outbound_core::review::Author;
 use outbound_core::time::{Millis, iso8601};
 use serde_json::json;
 
@@ -182,8 +183,12 @@ pub struct ChatSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
     pub role: Role,
+    pub author: Author,
     pub content: String,
     pub created_at: Millis,
+    /// The model and prompt that wrote an AI message.
+    pub model: Option<String>,
+    pub prompt_id: Option<String>,
 }
 
 /// A conversation with its campaign, the full profile and every message, oldest first.
@@ -196,6 +201,9 @@ pub struct ChatDetails {
     pub city: Option<String>,
     pub country: Option<String>,
     pub about: Option<String>,
+    /// The AI's last verdict: its score and one-line reason.
+    pub score: Option<i64>,
+    pub score_reason: Option<String>,
     pub messages: Vec<ChatMessage>,
 }
 
@@ -372,13 +380,27 @@ struct DetailsRow {
     city: Option<String>,
     country: Option<String>,
     about: Option<String>,
+    score: Option<i64>,
+    score_reason: Option<String>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
 struct MessageRow {
     role: String,
+    author: Option<String>,
     content: String,
     created_at: Millis,
+    model: Option<String>,
+    prompt_id: Option<String>,
+}
+
+/// Who wrote a stored message: the prospect, else the recorded author (the AI for the agent's
+/// messages stored before authors were).
+pub fn author_of(role: Role, author: Option<&str>) -> Author {
+    match role {
+        Role::User => Author::Prospect,
+        Role::Assistant => author.and_then(Author::parse).unwrap_or(Author::Ai),
+    }
 }
 
 impl TryFrom<MessageRow> for ChatMessage {
@@ -388,9 +410,12 @@ impl TryFrom<MessageRow> for ChatMessage {
         let role = Role::parse(&row.role)
             .ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
         Ok(ChatMessage {
+            author: author_of(role, row.author.as_deref()),
             role,
             content: row.content,
             created_at: row.created_at,
+            model: row.model,
+            prompt_id: row.prompt_id,
         })
     }
 }
@@ -484,6 +509,19 @@ pub trait ChatStore {
         paused: bool,
         now: Millis,
     ) -> StoreResult<()>;
+
+    /// A person of `team` takes over a conversation: `text` is queued for the engine to send
+    /// through the agent at once (as a person's message), the AI pauses on the conversation
+    /// and its open draft is superseded, in one transaction. Returns the message's id (also
+    /// its ledger id, so it is sent at most once). [`StoreError::ProspectOnDnc`] when the
+    /// prospect is on the team's Do-Not-Contact list.
+    async fn queue_person_message(
+        &self,
+        team: &str,
+        chat_id: &str,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<String>;
 
     /// Gives a chat of `team` a manual verdict: qualification, status, campaign counters and
     /// the webhook event, in one transaction. Returns whether anything changed (a repeated
@@ -925,7 +963,8 @@ macro_rules! impl_chat_store {
                     "SELECT ",
                     summary_columns!(),
                     ", c.team_id AS owner_team, ch.custom_data, c.id AS campaign_id, \
-                     c.name AS campaign_name, p.city, p.country, p.about \
+                     c.name AS campaign_name, p.city, p.country, p.about, ch.score, \
+                     ch.score_reason \
                      FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
                      JOIN prospects p ON p.id = ch.prospect_id WHERE ch.id = $2 AND ",
                     readable_campaign!()
@@ -936,7 +975,7 @@ macro_rules! impl_chat_store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
                 let messages = sqlx::query_as::<_, MessageRow>(
-                    "SELECT role, content, created_at FROM messages \
+                    "SELECT role, author, content, created_at, model, prompt_id FROM messages \
                      WHERE team_id = $1 AND chat_id = $2 ORDER BY created_at, id",
                 )
                 .bind(&row.owner_team)
@@ -954,6 +993,8 @@ macro_rules! impl_chat_store {
                     city: row.city,
                     country: row.country,
                     about: row.about,
+                    score: row.score,
+                    score_reason: row.score_reason,
                     messages,
                 })
             }
@@ -992,7 +1033,9 @@ macro_rules! impl_chat_store {
             ) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 let updated = sqlx::query(
-                    "UPDATE chats SET paused = $3, updated_at = $4 WHERE team_id = $1 AND id = $2",
+                    "UPDATE chats SET paused = $3, updated_at = $4, \
+                     resumed_at = CASE WHEN $3 THEN resumed_at ELSE $4 END \
+                     WHERE team_id = $1 AND id = $2",
                 )
                 .bind(team)
                 .bind(chat_id)
@@ -1003,8 +1046,73 @@ macro_rules! impl_chat_store {
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                if paused {
+                    // A paused conversation sends nothing: its draft is moot, and written
+                    // again after the resume.
+                    Self::supersede_draft_in(&mut tx, chat_id, true, now).await?;
+                }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn queue_person_message(
+                &self,
+                team: &str,
+                chat_id: &str,
+                text: &str,
+                now: Millis,
+            ) -> StoreResult<String> {
+                #[derive(sqlx::FromRow)]
+                struct TakenOver {
+                    campaign_id: String,
+                    agent_id: String,
+                    on_dnc: bool,
+                }
+                let mut tx = self.begin_write().await?;
+                let chat = sqlx::query_as::<_, TakenOver>(concat!(
+                    "SELECT ch.campaign_id, c.agent_id, EXISTS (SELECT 1 FROM dnc_entries d \
+                     WHERE d.team_id = ch.team_id AND d.url = p.url) AS on_dnc FROM chats ch \
+                     JOIN campaigns c ON c.id = ch.campaign_id \
+                     JOIN prospects p ON p.id = ch.prospect_id \
+                     WHERE ch.team_id = $1 AND ch.id = $2",
+                    $lock_chats
+                ))
+                .bind(team)
+                .bind(chat_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                if chat.on_dnc {
+                    return Err(StoreError::ProspectOnDnc);
+                }
+                Self::supersede_draft_in(&mut tx, chat_id, false, now).await?;
+                sqlx::query(
+                    "UPDATE chats SET paused = TRUE, next_message_at = NULL, \
+                     next_message_kind = NULL, updated_at = $2 WHERE id = $1",
+                )
+                .bind(chat_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let id = new_id();
+                let payload = json!({ "id": id, "text": text }).to_string();
+                sqlx::query(
+                    "INSERT INTO tasks (id, team_id, agent_id, campaign_id, chat_id, kind, status, \
+                     due_at, attempts, payload, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $7, $7)",
+                )
+                .bind(crate::engine::task_id(&id, crate::engine::kind::MANUAL_MESSAGE))
+                .bind(team)
+                .bind(&chat.agent_id)
+                .bind(&chat.campaign_id)
+                .bind(chat_id)
+                .bind(crate::engine::kind::MANUAL_MESSAGE)
+                .bind(now)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(id)
             }
 
             async fn judge_chat(

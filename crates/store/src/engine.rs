@@ -35,11 +35,13 @@ use outbound_core::conversation::{CampaignStatus, ChatTally, Qualification, stat
 use outbound_core::events::EventType;
 use outbound_core::ids::new_id;
 use outbound_core::prompt::{FollowUp, PromptSections};
+use outbound_core::review::{Author, DraftKind, ReviewMode};
 use outbound_core::time::{Millis, iso8601};
 use serde_json::{Value, json};
 
 use crate::agents::{alerts_json, stored_alerts, stored_status, stored_working_hours};
 use crate::chats::{ProspectProfile, Role, search_text, status_after_message};
+use crate::drafts::NewDraft;
 use crate::{StoreError, StoreResult};
 
 /// The kinds of tasks.
@@ -58,6 +60,8 @@ pub mod kind {
     pub const LOGIN: &str = "login";
     /// Agent: submit the verification code in the payload (sealed).
     pub const SUBMIT_CODE: &str = "submit_code";
+    /// Chat: send a person's message (the payload's text) now; one task per message.
+    pub const MANUAL_MESSAGE: &str = "manual_message";
 }
 
 /// Task states.
@@ -121,6 +125,15 @@ impl MessageKind {
         .into_iter()
         .find(|k| k.as_str() == value)
     }
+
+    /// What a draft of this message is called.
+    pub fn draft_kind(self) -> DraftKind {
+        match self {
+            MessageKind::First => DraftKind::FirstMessage,
+            MessageKind::FollowUp => DraftKind::FollowUp,
+            MessageKind::Reply => DraftKind::Reply,
+        }
+    }
 }
 
 /// What a send is.
@@ -128,21 +141,52 @@ impl MessageKind {
 pub enum SendKind {
     Invitation,
     Message(MessageKind),
+    /// A person's message (a take-over), queued by the API.
+    Manual,
 }
+
+/// The `sends.kind` of a person's message.
+const MANUAL_SEND: &str = "manual";
 
 impl SendKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SendKind::Invitation => "invitation",
             SendKind::Message(kind) => kind.as_str(),
+            SendKind::Manual => MANUAL_SEND,
         }
     }
 
     pub fn parse(value: &str) -> Option<SendKind> {
         if value == "invitation" {
             Some(SendKind::Invitation)
+        } else if value == MANUAL_SEND {
+            Some(SendKind::Manual)
         } else {
             MessageKind::parse(value).map(SendKind::Message)
+        }
+    }
+}
+
+/// Who a message comes from, as the ledger and the conversation record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub author: Author,
+    /// The model and prompt that wrote it (the AI's messages).
+    pub model: Option<String>,
+    pub prompt_id: Option<String>,
+    /// The approved draft it sends.
+    pub draft_id: Option<String>,
+}
+
+impl Origin {
+    /// A person's message.
+    pub fn person() -> Origin {
+        Origin {
+            author: Author::Person,
+            model: None,
+            prompt_id: None,
+            draft_id: None,
         }
     }
 }
@@ -365,6 +409,8 @@ pub struct EngineChat {
     pub replies_seen_at: Option<Millis>,
     /// The prospect's URL is on the team's Do-Not-Contact list.
     pub on_dnc: bool,
+    /// The conversation's open draft (pending or approved).
+    pub draft_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -404,6 +450,7 @@ struct EngineChatRow {
     replies_seen_at: Option<i64>,
     #[serde(deserialize_with = "flag")]
     on_dnc: bool,
+    draft_id: Option<String>,
 }
 
 /// A boolean of a JSON row: `true`/`false`, or SQLite's `1`/`0`.
@@ -474,6 +521,7 @@ impl TryFrom<EngineChatRow> for EngineChat {
             followups_sent: row.followups_sent,
             replies_seen_at: row.replies_seen_at,
             on_dnc: row.on_dnc,
+            draft_id: row.draft_id,
         })
     }
 }
@@ -490,7 +538,7 @@ macro_rules! select_engine_chats {
          ch.accepted_at, ch.enriched_at, ch.next_message_at, ch.next_message_kind, \
          ch.followups_sent, ch.replies_seen_at, \
          EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id AND d.url = p.url) \
-         AS on_dnc \
+         AS on_dnc, ch.draft_id \
          FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
          JOIN prospects p ON p.id = ch.prospect_id"
     };
@@ -514,7 +562,7 @@ macro_rules! engine_chat_object {
          'next_message_kind', ch.next_message_kind, 'followups_sent', ch.followups_sent, \
          'replies_seen_at', ch.replies_seen_at, \
          'on_dnc', EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id \
-         AND d.url = p.url))"
+         AND d.url = p.url), 'draft_id', ch.draft_id)"
     };
 }
 
@@ -541,6 +589,8 @@ pub struct CampaignContext {
     pub model: String,
     pub product_name: String,
     pub product_description: String,
+    pub prompt_id: String,
+    pub review_mode: ReviewMode,
 }
 
 #[derive(sqlx::FromRow)]
@@ -561,6 +611,8 @@ struct CampaignContextRow {
     model: String,
     product_name: String,
     product_description: String,
+    prompt_id: String,
+    review_mode: String,
 }
 
 impl TryFrom<CampaignContextRow> for CampaignContext {
@@ -590,6 +642,10 @@ impl TryFrom<CampaignContextRow> for CampaignContext {
             model: row.model,
             product_name: row.product_name,
             product_description: row.product_description,
+            review_mode: ReviewMode::parse(&row.review_mode).ok_or_else(|| {
+                StoreError::Corrupt(format!("campaign review mode {}", row.review_mode))
+            })?,
+            prompt_id: row.prompt_id,
         })
     }
 }
@@ -625,6 +681,7 @@ pub struct NewSend {
     pub at: Millis,
     /// Wall-clock time after which an unsettled send may be reconciled by another process.
     pub lease_until: Millis,
+    pub origin: Origin,
 }
 
 /// A send still `sending` after its lease: its fate must be asked of the connector.
@@ -641,6 +698,7 @@ pub struct PendingSend {
     /// The due message the send took (restored if it did not happen).
     pub restore: Option<(Millis, MessageKind)>,
     pub url: String,
+    pub origin: Origin,
 }
 
 #[derive(sqlx::FromRow)]
@@ -655,6 +713,10 @@ struct PendingSendRow {
     restore_at: Option<i64>,
     restore_kind: Option<String>,
     url: String,
+    author: String,
+    model: Option<String>,
+    prompt_id: Option<String>,
+    draft_id: Option<String>,
 }
 
 /// What became of a send.
@@ -702,15 +764,20 @@ pub enum ChatOp {
         at: Millis,
         first_message_at: Option<Millis>,
     },
-    /// The message of ledger row `send_id` went out; `next` is the follow-up it plans.
+    /// The message of ledger row `send_id` went out; `next` is the follow-up it plans;
+    /// `kind` is `None` for a person's message.
     MessageSent {
         chat: String,
         send_id: String,
-        kind: MessageKind,
+        kind: Option<MessageKind>,
         text: String,
         at: Millis,
         next: Option<Millis>,
+        origin: Origin,
     },
+    /// The AI's message waits for a person (review mode): the draft is recorded and the
+    /// conversation plans nothing more until it is decided.
+    Drafted { chat: String, draft: NewDraft },
     /// The message certainly did not go out: it is due again.
     MessageReleased {
         chat: String,
@@ -728,10 +795,11 @@ pub enum ChatOp {
     DropMessage { chat: String },
     /// The pending message could not be written now: due again at `due`.
     Postpone { chat: String, due: Millis },
-    /// The model's verdict on the conversation.
+    /// The model's verdict on the conversation, with its one-line reason.
     Judged {
         chat: String,
         score: i64,
+        reason: Option<String>,
         qualification: Qualification,
         at: Millis,
     },
@@ -748,6 +816,7 @@ impl ChatOp {
             | ChatOp::Accepted { chat, .. }
             | ChatOp::Enriched { chat, .. }
             | ChatOp::MessageSent { chat, .. }
+            | ChatOp::Drafted { chat, .. }
             | ChatOp::MessageReleased { chat, .. }
             | ChatOp::Received { chat, .. }
             | ChatOp::DropMessage { chat }
@@ -1003,6 +1072,8 @@ struct ChatStateRow {
     next_message_kind: Option<String>,
     followups_sent: i64,
     replies_seen_at: Option<i64>,
+    draft_id: Option<String>,
+    score_reason: Option<String>,
 }
 
 impl ChatStateRow {
@@ -1037,7 +1108,8 @@ macro_rules! chat_state_columns {
         "SELECT ch.id, ch.team_id, ch.campaign_id, c.agent_id, ch.prospect_id, ch.status, \
          ch.qualification, ch.score, ch.has_responded, ch.messages_sent, ch.last_message_at, \
          ch.last_response_at, ch.qualified_at, ch.invited_at, ch.accepted_at, ch.enriched_at, \
-         ch.next_message_at, ch.next_message_kind, ch.followups_sent, ch.replies_seen_at \
+         ch.next_message_at, ch.next_message_kind, ch.followups_sent, ch.replies_seen_at, \
+         ch.draft_id, ch.score_reason \
          FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id WHERE ch.id IN ("
     };
 }
@@ -1058,6 +1130,8 @@ struct MessageInsert {
     role: Role,
     content: String,
     at: Millis,
+    /// The agent's messages: who wrote it, with what.
+    origin: Option<Origin>,
 }
 
 /// An event to insert into the outbox.
@@ -1101,6 +1175,11 @@ struct Effects {
     finished: BTreeSet<String>,
     touched_campaigns: BTreeSet<String>,
     received: u64,
+    drafts: Vec<NewDraft>,
+    /// Drafts that went out: `(id, at)`.
+    drafts_sent: Vec<(String, Millis)>,
+    /// Drafts whose conversation changed first.
+    superseded: Vec<String>,
 }
 
 impl Effects {
@@ -1134,7 +1213,14 @@ impl Effects {
         });
     }
 
-    fn message(&mut self, chat: &ChatStateRow, role: Role, content: &str, at: Millis) {
+    fn message(
+        &mut self,
+        chat: &ChatStateRow,
+        role: Role,
+        content: &str,
+        at: Millis,
+        origin: Option<&Origin>,
+    ) {
         self.messages.push(MessageInsert {
             team_id: chat.team_id.clone(),
             chat_id: chat.id.clone(),
@@ -1142,6 +1228,7 @@ impl Effects {
             role,
             content: content.to_owned(),
             at,
+            origin: origin.cloned(),
         });
     }
 
@@ -1243,12 +1330,19 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             text,
             at,
             next,
+            origin,
             ..
         } => {
             if !won.contains(send_id) {
                 return;
             }
-            fx.message(row, Role::Assistant, text, *at);
+            if let Some(draft) = &origin.draft_id {
+                fx.drafts_sent.push((draft.clone(), *at));
+                if row.draft_id.as_ref() == Some(draft) {
+                    row.draft_id = None;
+                }
+            }
+            fx.message(row, Role::Assistant, text, *at, Some(origin));
             fx.action(row, action::MESSAGE, *at);
             fx.event(
                 row,
@@ -1259,7 +1353,7 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             row.status = status_after_message(row.status, Role::Assistant);
             row.messages_sent += 1;
             row.last_message_at = Some(*at);
-            if *kind == MessageKind::FollowUp {
+            if *kind == Some(MessageKind::FollowUp) {
                 row.followups_sent += 1;
             }
             if row.finished() {
@@ -1270,6 +1364,14 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
                 row.set_next(*due, MessageKind::FollowUp);
                 fx.pull(&row.agent_id, *due);
             }
+        }
+        ChatOp::Drafted { draft, .. } => {
+            if row.finished() || row.draft_id.is_some() {
+                return;
+            }
+            row.draft_id = Some(draft.id.clone());
+            row.clear_next();
+            fx.drafts.push(draft.clone());
         }
         ChatOp::MessageReleased { due, kind, .. } => {
             if !row.finished() && row.next_message_at.is_none() {
@@ -1286,7 +1388,7 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             let seen = row.replies_seen_at.unwrap_or(Millis::MIN);
             let mut fresh = 0;
             for (text, at) in messages.iter().filter(|(_, at)| *at > seen) {
-                fx.message(row, Role::User, text, *at);
+                fx.message(row, Role::User, text, *at, None);
                 fx.event(
                     row,
                     EventType::MessageReceived,
@@ -1300,6 +1402,12 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             }
             fx.received += fresh;
             row.replies_seen_at = Some(seen.max(*seen_until));
+            if fresh > 0
+                && let Some(draft) = row.draft_id.take()
+            {
+                // What the draft answered is no longer the last word.
+                fx.superseded.push(draft);
+            }
             if fresh > 0 && !row.finished() {
                 match reply_at {
                     Some(due) => {
@@ -1319,6 +1427,7 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
         }
         ChatOp::Judged {
             score,
+            reason,
             qualification,
             at,
             ..
@@ -1328,6 +1437,7 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
             }
             let before = Qualification::parse(&row.qualification);
             row.score = Some(*score);
+            row.score_reason.clone_from(reason);
             row.qualification = qualification.as_str().to_owned();
             let event = match qualification {
                 Qualification::Qualified => {
@@ -1460,6 +1570,17 @@ macro_rules! impl_engine_store {
                 if open.is_empty() {
                     return Ok(0);
                 }
+                let drafted: Vec<String> = sqlx::query_scalar(
+                    "SELECT ch.id FROM chats ch JOIN prospects p ON p.id = ch.prospect_id \
+                     WHERE p.team_id = $1 AND p.url = $2 AND ch.draft_id IS NOT NULL",
+                )
+                .bind(team)
+                .bind(url)
+                .fetch_all(&mut **tx)
+                .await?;
+                for chat in &drafted {
+                    Self::supersede_draft_in(tx, chat, false, now).await?;
+                }
                 sqlx::query(
                     "UPDATE tasks SET status = 'cancelled', lease_until = NULL, updated_at = $3 \
                      WHERE status IN ('pending', 'running') AND chat_id IN (SELECT ch.id FROM \
@@ -1572,7 +1693,7 @@ macro_rules! impl_engine_store {
                         "WITH v(id, status, qualification, score, has_responded, messages_sent, \
                          last_message_at, last_response_at, qualified_at, invited_at, accepted_at, \
                          enriched_at, next_message_at, next_message_kind, followups_sent, \
-                         replies_seen_at) AS (",
+                         replies_seen_at, draft_id, score_reason) AS (",
                     );
                     query.push_values(chunk, |mut values, work| {
                         let row = &work.row;
@@ -1592,7 +1713,9 @@ macro_rules! impl_engine_store {
                             .push_bind(row.next_message_at)
                             .push_bind(row.next_message_kind.clone())
                             .push_bind(row.followups_sent)
-                            .push_bind(row.replies_seen_at);
+                            .push_bind(row.replies_seen_at)
+                            .push_bind(row.draft_id.clone())
+                            .push_bind(row.score_reason.clone());
                     });
                     query.push(
                         ") UPDATE chats SET status = v.status, qualification = v.qualification, \
@@ -1603,7 +1726,7 @@ macro_rules! impl_engine_store {
                          enriched_at = v.enriched_at, next_message_at = v.next_message_at, \
                          next_message_kind = v.next_message_kind, \
                          followups_sent = v.followups_sent, replies_seen_at = v.replies_seen_at, \
-                         updated_at = ",
+                         draft_id = v.draft_id, score_reason = v.score_reason, updated_at = ",
                     );
                     query.push_bind(now).push(" FROM v WHERE chats.id = v.id");
                     query.build().execute(&mut **tx).await?;
@@ -1632,13 +1755,15 @@ macro_rules! impl_engine_store {
             async fn write_effects_in(
                 tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
                 fx: &Effects,
+                now: Millis,
             ) -> StoreResult<()> {
                 for chunk in fx.messages.chunks(INSERT_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
                         "INSERT INTO messages (id, team_id, chat_id, campaign_id, role, content, \
-                         created_at) ",
+                         created_at, author, model, prompt_id) ",
                     );
                     query.push_values(chunk, |mut values, m| {
+                        let origin = m.origin.as_ref();
                         values
                             .push_bind(new_id())
                             .push_bind(m.team_id.clone())
@@ -1646,9 +1771,33 @@ macro_rules! impl_engine_store {
                             .push_bind(m.campaign_id.clone())
                             .push_bind(m.role.as_str())
                             .push_bind(m.content.clone())
-                            .push_bind(m.at);
+                            .push_bind(m.at)
+                            .push_bind(origin.map(|o| o.author.as_str()))
+                            .push_bind(origin.and_then(|o| o.model.clone()))
+                            .push_bind(origin.and_then(|o| o.prompt_id.clone()));
                     });
                     query.build().execute(&mut **tx).await?;
+                }
+                Self::insert_drafts_in(tx, &fx.drafts).await?;
+                for (draft, at) in &fx.drafts_sent {
+                    sqlx::query(
+                        "UPDATE drafts SET status = 'sent', sent_at = $2 \
+                         WHERE id = $1 AND status = 'approved'",
+                    )
+                    .bind(draft)
+                    .bind(*at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for draft in &fx.superseded {
+                    sqlx::query(
+                        "UPDATE drafts SET status = 'superseded', decided_at = COALESCE(decided_at, $2) \
+                         WHERE id = $1 AND status IN ('pending', 'approved')",
+                    )
+                    .bind(draft)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
                 }
                 for chunk in fx.events.chunks(INSERT_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
@@ -2499,7 +2648,8 @@ macro_rules! impl_engine_store {
                          c.qualification_automatic, c.qualification_verification, c.variables, \
                          pr.context, pr.first_message, pr.follow_ups, pr.follow_up_enabled, \
                          pr.comment, pr.model, pd.name AS product_name, \
-                         pd.description AS product_description FROM campaigns c \
+                         pd.description AS product_description, c.prompt_id, c.review_mode \
+                         FROM campaigns c \
                          JOIN agents a ON a.id = c.agent_id JOIN prompts pr ON pr.id = c.prompt_id \
                          JOIN products pd ON pd.id = c.product_id WHERE c.id IN (",
                     );
@@ -2703,8 +2853,30 @@ macro_rules! impl_engine_store {
                     campaign_status: String,
                     agent_status: String,
                     on_dnc: bool,
+                    draft_id: Option<String>,
+                    draft_status: Option<String>,
                 }
                 let mut tx = self.begin_write().await?;
+                // A person's message has a deterministic ledger id: one already recorded was
+                // made (or is being reconciled) and is never made again.
+                let manual: Vec<String> = sends
+                    .iter()
+                    .filter(|s| s.kind == SendKind::Manual)
+                    .map(|s| s.id.clone())
+                    .collect();
+                let mut recorded_before: HashSet<String> = HashSet::new();
+                for chunk in manual.chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT id FROM sends WHERE id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(")");
+                    let found: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+                    recorded_before.extend(found);
+                }
                 let ids = unique(sends.iter().map(|s| s.chat_id.as_str()));
                 let mut guards: HashMap<String, Guard> = HashMap::with_capacity(ids.len());
                 for chunk in ids.chunks(INSERT_CHUNK) {
@@ -2712,7 +2884,9 @@ macro_rules! impl_engine_store {
                         "SELECT ch.id, ch.status, ch.paused, ch.invited_at, ch.next_message_at, \
                          ch.next_message_kind, c.status AS campaign_status, a.status AS agent_status, \
                          EXISTS (SELECT 1 FROM dnc_entries d WHERE d.team_id = ch.team_id \
-                         AND d.url = p.url) AS on_dnc FROM chats ch \
+                         AND d.url = p.url) AS on_dnc, ch.draft_id, \
+                         (SELECT dr.status FROM drafts dr WHERE dr.id = ch.draft_id) AS draft_status \
+                         FROM chats ch \
                          JOIN campaigns c ON c.id = ch.campaign_id JOIN agents a ON a.id = c.agent_id \
                          JOIN prospects p ON p.id = ch.prospect_id WHERE ch.id IN (",
                     );
@@ -2733,20 +2907,41 @@ macro_rules! impl_engine_store {
                         allowed.push(false);
                         continue;
                     };
+                    let running = guard.agent_status == AgentStatus::Running.as_str();
                     let contactable = guard.campaign_status == CampaignStatus::Active.as_str()
-                        && guard.agent_status == AgentStatus::Running.as_str()
+                        && running
                         && !guard.on_dnc
                         && !guard.paused
                         && !status::is_finished(guard.status);
-                    let ok = contactable
-                        && match send.kind {
-                            SendKind::Invitation => {
-                                guard.status == status::NOT_STARTED && guard.invited_at.is_none()
-                            }
-                            SendKind::Message(_) => {
-                                guard.next_message_at.is_some_and(|due| due <= send.at)
-                            }
-                        };
+                    // The draft a send carries is still the conversation's, and approved.
+                    let draft_holds = match &send.origin.draft_id {
+                        Some(draft) => {
+                            guard.draft_id.as_ref() == Some(draft)
+                                && guard.draft_status.as_deref() == Some("approved")
+                        }
+                        None => true,
+                    };
+                    let ok = match send.kind {
+                        SendKind::Invitation => {
+                            contactable
+                                && guard.status == status::NOT_STARTED
+                                && guard.invited_at.is_none()
+                        }
+                        SendKind::Message(_) => {
+                            contactable
+                                && draft_holds
+                                && guard.next_message_at.is_some_and(|due| due <= send.at)
+                        }
+                        // A person may write in a paused or finished conversation, never to
+                        // someone on the DNC list or whom LinkedIn refused.
+                        SendKind::Manual => {
+                            running
+                                && !guard.on_dnc
+                                && guard.status != status::SKIPPED
+                                && guard.status < status::INVITES_DISABLED
+                                && !recorded_before.contains(&send.id)
+                        }
+                    };
                     allowed.push(ok);
                     if !ok {
                         continue;
@@ -2761,12 +2956,14 @@ macro_rules! impl_engine_store {
                             let restore = (guard.next_message_at.take(), guard.next_message_kind.take());
                             recorded.push((send, restore.0, restore.1));
                         }
+                        SendKind::Manual => recorded.push((send, None, None)),
                     }
                 }
                 for chunk in recorded.chunks(INSERT_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
                         "INSERT INTO sends (id, team_id, agent_id, chat_id, kind, text, status, \
-                         restore_at, restore_kind, lease_until, created_at) ",
+                         restore_at, restore_kind, lease_until, created_at, author, model, \
+                         prompt_id, draft_id) ",
                     );
                     insert.push_values(chunk, |mut row, (send, restore_at, restore_kind)| {
                         row.push_bind(send.id.clone())
@@ -2779,7 +2976,11 @@ macro_rules! impl_engine_store {
                             .push_bind(*restore_at)
                             .push_bind(restore_kind.clone())
                             .push_bind(send.lease_until)
-                            .push_bind(send.at);
+                            .push_bind(send.at)
+                            .push_bind(send.origin.author.as_str())
+                            .push_bind(send.origin.model.clone())
+                            .push_bind(send.origin.prompt_id.clone())
+                            .push_bind(send.origin.draft_id.clone());
                     });
                     insert.build().execute(&mut *tx).await?;
                     let mut update = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
@@ -2787,9 +2988,10 @@ macro_rules! impl_engine_store {
                     );
                     update.push_values(chunk, |mut row, (send, _, _)| {
                         let invitation = send.kind == SendKind::Invitation;
+                        let in_flight = matches!(send.kind, SendKind::Message(_));
                         row.push_bind(send.chat_id.clone())
                             .push_bind(invitation.then_some(send.at))
-                            .push_bind(!invitation);
+                            .push_bind(in_flight);
                     });
                     update.push(
                         ") UPDATE chats SET invited_at = COALESCE(v.invited_at, chats.invited_at), \
@@ -2831,7 +3033,7 @@ macro_rules! impl_engine_store {
                 settled.messages = fx.actions.iter().filter(|a| a.kind == action::MESSAGE).count() as u64;
                 settled.received = fx.received;
                 Self::write_chats_in(&mut tx, &chats, now).await?;
-                Self::write_effects_in(&mut tx, &fx).await?;
+                Self::write_effects_in(&mut tx, &fx, now).await?;
                 Self::write_agents_in(&mut tx, &settlement.agents, &fx.usage, now).await?;
                 let claimed = match (&settlement.claim, Self::CLAIM_ROWS) {
                     (Some(claim), true) => Self::release_claim_in(&mut tx, claim).await?,
@@ -2846,7 +3048,8 @@ macro_rules! impl_engine_store {
             async fn unsettled_sends(&self, wall: Millis, limit: i64) -> StoreResult<Vec<PendingSend>> {
                 let rows = sqlx::query_as::<_, PendingSendRow>(
                     "SELECT s.id, s.team_id, s.agent_id, s.chat_id, s.kind, s.text, s.created_at, \
-                     s.restore_at, s.restore_kind, p.url FROM sends s \
+                     s.restore_at, s.restore_kind, p.url, s.author, s.model, s.prompt_id, \
+                     s.draft_id FROM sends s \
                      JOIN chats ch ON ch.id = s.chat_id JOIN prospects p ON p.id = ch.prospect_id \
                      WHERE s.status = 'sending' AND s.lease_until <= $1 \
                      ORDER BY s.created_at, s.id LIMIT $2",
@@ -2863,7 +3066,15 @@ macro_rules! impl_engine_store {
                             (Some(at), Some(kind)) => Some((at, kind)),
                             _ => None,
                         };
+                        let author = Author::parse(&row.author)
+                            .ok_or_else(|| StoreError::Corrupt(format!("send author {}", row.author)))?;
                         Ok(PendingSend {
+                            origin: Origin {
+                                author,
+                                model: row.model,
+                                prompt_id: row.prompt_id,
+                                draft_id: row.draft_id,
+                            },
                             id: row.id,
                             team_id: row.team_id,
                             agent_id: row.agent_id,
@@ -2896,7 +3107,7 @@ macro_rules! impl_engine_store {
                         "UPDATE campaigns SET status = 'completed', completed_at = $2, updated_at = $2 \
                          WHERE id = $1 AND status = 'active' AND prospects_count > 0 \
                          AND NOT EXISTS (SELECT 1 FROM chats ch WHERE ch.campaign_id = $1 \
-                         AND (ch.status = 0 OR ch.next_message_at IS NOT NULL)) \
+                         AND (ch.status = 0 OR ch.next_message_at IS NOT NULL OR ch.draft_id IS NOT NULL)) \
                          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = $1 \
                          AND t.status IN ('pending', 'running')) \
                          AND NOT EXISTS (SELECT 1 FROM sends s JOIN chats ch ON ch.id = s.chat_id \

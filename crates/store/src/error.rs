@@ -33,6 +33,12 @@ pub enum StoreError {
     /// An import into the campaign (or one of the agent's campaigns) is queued or running.
     #[error("an import is running for this campaign")]
     CampaignBusy,
+    /// The draft was already decided (or expired, sent, superseded).
+    #[error("the draft is {}", .0.as_str())]
+    DraftNotPending(outbound_core::review::DraftStatus),
+    /// The prospect is on the team's Do-Not-Contact list.
+    #[error("the prospect is on the Do-Not-Contact list")]
+    ProspectOnDnc,
     /// A row the request names by id does not exist in the team; the text says which, for
     /// people (e.g. `Product not found`).
     #[error("{0}")]

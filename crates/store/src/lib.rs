@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod campaigns;
 pub mod chats;
 pub mod dnc;
+pub mod drafts;
 pub mod engine;
 mod error;
 pub mod imports;
@@ -50,6 +51,7 @@ pub trait Store:
     + search::SearchStore
     + workspaces::WorkspaceStore
     + engine::EngineStore
+    + drafts::DraftStore
     + sales_navigator::SalesNavigatorStore
     + ingress::IngressStore
     + Send

@@ -33,6 +33,7 @@ use outbound_core::conversation::{
 };
 use outbound_core::plan::Quota;
 use outbound_core::prompt::{PromptSections, custom_variables};
+use outbound_core::review::ReviewMode;
 use outbound_core::time::iso8601;
 use outbound_core::validation::Problems;
 use outbound_store::campaigns::{
@@ -95,6 +96,8 @@ pub struct CampaignView {
     product: String,
     created_at: String,
     stats: CampaignStatsView,
+    /// Which AI messages wait for a person's approval (`off`, `first_message`, `all`).
+    review_mode: ReviewMode,
 }
 
 impl From<Campaign> for CampaignView {
@@ -107,6 +110,7 @@ impl From<Campaign> for CampaignView {
             product: c.product_id,
             created_at: iso8601(c.created_at),
             stats: c.counters.into(),
+            review_mode: c.review_mode,
         }
     }
 }
@@ -142,6 +146,11 @@ pub struct CreateCampaignRequest {
     variables: Option<BTreeMap<String, String>>,
     /// Start `paused` and stay paused through lead uploads until resumed. Default false.
     prevent_auto_start: Option<bool>,
+    /// `off` (default: the AI's messages are sent as written), `first_message` (the first
+    /// message of each conversation waits for a person in `GET /v1/drafts`) or `all` (every
+    /// AI message waits).
+    #[schema(value_type = Option<ReviewMode>)]
+    review_mode: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,6 +160,7 @@ pub struct CreatedCampaign {
     name: String,
     status: CampaignStatus,
     prevent_auto_start: bool,
+    review_mode: ReviewMode,
 }
 
 /// Every field optional, at least one given.
@@ -165,6 +175,9 @@ pub struct UpdateCampaignRequest {
     qualification_verification: Option<i64>,
     /// Replaces the whole map.
     variables: Option<BTreeMap<String, String>>,
+    /// `off`, `first_message` or `all`; drafts already waiting stay in the queue.
+    #[schema(value_type = Option<ReviewMode>)]
+    review_mode: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -394,6 +407,16 @@ pub async fn list_campaigns(
     ))
 }
 
+/// The review mode named by `value`, or a problem.
+fn review_mode(problems: &mut Problems, value: Option<&str>) -> Option<ReviewMode> {
+    let value = value?;
+    let mode = ReviewMode::parse(value);
+    if mode.is_none() {
+        problems.add("reviewMode", "Must be one of off, first_message, all");
+    }
+    mode
+}
+
 /// Create a campaign: `active` at once, or `paused` with `preventAutoStart`.
 #[utoipa::path(
     post,
@@ -430,6 +453,7 @@ pub async fn create_campaign(
         body.qualification_verification,
     );
     check_variables(&mut problems, &variables);
+    let review_mode = review_mode(&mut problems, body.review_mode.as_deref());
     problems.into_result().map_err(ApiError::Validation)?;
     let sections = prompt_sections(&state, &tenant, &body.prompt_id).await?;
     check_prompt_variables(&sections, &variables)?;
@@ -446,6 +470,7 @@ pub async fn create_campaign(
             .unwrap_or(DEFAULT_VERIFICATION_THRESHOLD),
         variables,
         prevent_auto_start: body.prevent_auto_start.unwrap_or(false),
+        review_mode: review_mode.unwrap_or_default(),
     };
     let campaign = state
         .store
@@ -458,6 +483,7 @@ pub async fn create_campaign(
             name: campaign.name,
             status: campaign.status,
             prevent_auto_start: campaign.prevent_auto_start,
+            review_mode: campaign.review_mode,
         }),
     ))
 }
@@ -487,13 +513,15 @@ pub async fn update_campaign(
         && body.qualification_automatic.is_none()
         && body.qualification_verification.is_none()
         && body.variables.is_none()
+        && body.review_mode.is_none()
     {
         problems.add(
             "body",
             "Give at least one of name, qualificationAutomatic, qualificationVerification, \
-             variables",
+             variables, reviewMode",
         );
     }
+    let review_mode = review_mode(&mut problems, body.review_mode.as_deref());
     if let Some(name) = &body.name {
         check_name(&mut problems, name);
     }
@@ -521,6 +549,7 @@ pub async fn update_campaign(
         qualification_automatic: body.qualification_automatic,
         qualification_verification: body.qualification_verification,
         variables: body.variables,
+        review_mode,
     };
     let campaign = state
         .store

@@ -5,6 +5,7 @@ mod agents;
 mod analytics;
 mod campaigns;
 mod dnc;
+mod drafts;
 mod health;
 mod imports;
 mod integrations;
@@ -60,6 +61,7 @@ use crate::{AppState, McpMount, auth, docs, request_id};
         (name = "Workspaces", description = "Agency client workspaces, their clients and agents"),
         (name = "Prospects", description = "People in campaigns: imports, conversations, search"),
         (name = "Integrations", description = "Events from LinkedIn providers (Unipile webhooks)"),
+        (name = "Review", description = "Our extension: AI drafts waiting for a person's approval"),
     )
 )]
 struct ApiDoc;
@@ -117,10 +119,15 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(prospects::get_prospect, prospects::delete_prospect))
         .routes(routes!(prospects::update_custom_data))
         .routes(routes!(prospects::pause_prospect))
+        .routes(routes!(prospects::send_person_message))
         .routes(routes!(prospects::resume_prospect))
         .routes(routes!(prospects::qualify_prospect))
         .routes(routes!(prospects::disqualify_prospect))
         .routes(routes!(prospects::delete_prospects))
+        .routes(routes!(drafts::list_drafts))
+        .routes(routes!(drafts::get_draft))
+        .routes(routes!(drafts::approve_draft))
+        .routes(routes!(drafts::reject_draft))
         .routes(routes!(
             campaigns::list_campaigns,
             campaigns::create_campaign

@@ -22,14 +22,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use outbound_core::conversation::{Qualification, status, truncate_custom_data};
-use outbound_core::time::{iso8601, now_millis};
+use outbound_core::review::{Author, MAX_MESSAGE_LEN};
+use outbound_core::time::{Millis, iso8601, now_millis};
 use outbound_core::validation::Problems;
 use outbound_store::chats::{
-    BulkDeletion, ChatCursor, ChatDetails, ChatFilter, ChatPage, ChatSummary, CountersAfter,
-    DeleteRefusal, ProspectCard, ProspectDeleted, Role, Verdict,
+    BulkDeletion, ChatCursor, ChatDetails, ChatFilter, ChatMessage, ChatPage, ChatSummary,
+    CountersAfter, DeleteRefusal, ProspectCard, ProspectDeleted, Role, Verdict,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -155,11 +157,38 @@ pub enum MessageRole {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageView {
     role: MessageRole,
     content: String,
     /// When it was sent or received.
     date: String,
+    /// Who wrote it: the AI, a person of the team (a take-over) or the prospect.
+    author: Author,
+    /// The model that wrote an AI message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    model: Option<String>,
+    /// The prompt an AI message was written from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    prompt_id: Option<String>,
+}
+
+impl From<ChatMessage> for MessageView {
+    fn from(m: ChatMessage) -> Self {
+        MessageView {
+            role: match m.role {
+                Role::Assistant => MessageRole::Assistant,
+                Role::User => MessageRole::User,
+            },
+            content: m.content,
+            date: iso8601(m.created_at),
+            author: m.author,
+            model: m.model,
+            prompt_id: m.prompt_id,
+        }
+    }
 }
 
 /// A conversation with its messages, oldest first (OAS `ProspectDetails` + `customData`).
@@ -178,6 +207,14 @@ pub struct ProspectDetails {
     custom_data: String,
     campaign: ChatCampaign,
     prospect: ProspectProfileView,
+    /// The AI's last qualification score (0–100), once it judged the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    qualification_score: Option<i64>,
+    /// The model's one-line reason for that score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    qualification_reason: Option<String>,
     messages: Vec<MessageView>,
 }
 
@@ -203,18 +240,9 @@ impl From<ChatDetails> for ProspectDetails {
                 },
                 about: d.about,
             },
-            messages: d
-                .messages
-                .into_iter()
-                .map(|m| MessageView {
-                    role: match m.role {
-                        Role::Assistant => MessageRole::Assistant,
-                        Role::User => MessageRole::User,
-                    },
-                    content: m.content,
-                    date: iso8601(m.created_at),
-                })
-                .collect(),
+            qualification_score: d.score,
+            qualification_reason: d.score_reason,
+            messages: d.messages.into_iter().map(MessageView::from).collect(),
         }
     }
 }
@@ -385,13 +413,14 @@ pub struct BulkDeleteResponse {
     campaign_stats_updated: Option<BulkCampaignStats>,
 }
 
-/// The cursor that continues after `chat`.
-fn encode_cursor(chat: &ChatSummary) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}{CURSOR_SEPARATOR}{}", chat.created_at, chat.id))
+/// The cursor that continues after the row created at `created_at` with `id` (newest-first
+/// lists: conversations, drafts).
+pub(crate) fn encode_cursor(created_at: Millis, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{created_at}{CURSOR_SEPARATOR}{id}"))
 }
 
 /// The position a cursor stands for, or `None` when it is not one of ours.
-fn decode_cursor(cursor: &str) -> Option<ChatCursor> {
+pub(crate) fn decode_cursor(cursor: &str) -> Option<ChatCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (created_at, id) = text.split_once(CURSOR_SEPARATOR)?;
@@ -487,7 +516,7 @@ pub async fn list_campaign_prospects(
     let next_cursor = chats
         .last()
         .filter(|_| has_more)
-        .map(encode_cursor)
+        .map(|chat| encode_cursor(chat.created_at, &chat.id))
         .unwrap_or_default();
     let offset = match page {
         ChatPage::Offset(offset) => offset,
@@ -636,6 +665,86 @@ pub async fn resume_prospect(
     Ok(Json(ActionResult {
         message: "Conversation resumed successfully",
     }))
+}
+
+/// `POST /v1/prospects/{chatId}/messages`: what a person writes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonMessageRequest {
+    /// The message, sent as written (1–8000 characters).
+    text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonMessageQueued {
+    message: &'static str,
+    /// The message's id.
+    id: String,
+    chat_id: String,
+    /// Always `queued`: the agent sends it within seconds; it then appears in the
+    /// conversation with `author: "person"`.
+    status: &'static str,
+    /// Always `true`: the AI stays paused on the conversation until it is resumed.
+    paused: bool,
+}
+
+/// The text of a person's message, or what is wrong with it.
+fn person_text(body: &PersonMessageRequest) -> ApiResult<String> {
+    let text = body.text.trim();
+    let mut problems = Problems::new();
+    if text.is_empty() {
+        problems.add("text", "Write the message to send");
+    } else if text.chars().count() > MAX_MESSAGE_LEN {
+        problems.add(
+            "text",
+            format!("At most {MAX_MESSAGE_LEN} characters (LinkedIn's limit)"),
+        );
+    }
+    problems.into_result().map_err(ApiError::Validation)?;
+    Ok(text.to_owned())
+}
+
+/// Take over a conversation: send a person's message through the agent now. It counts in the
+/// agent's messages of the day, is recorded as written by a person, and pauses the AI on the
+/// conversation (and supersedes its draft) until `POST /v1/prospects/{chatId}/resume`. Never
+/// sent to someone on the Do-Not-Contact list.
+#[utoipa::path(
+    post,
+    path = "/v1/prospects/{chatId}/messages",
+    tag = "Prospects",
+    params(("chatId" = String, Path, description = "Chat (conversation) id")),
+    request_body = PersonMessageRequest,
+    responses(
+        (status = 202, description = "Queued: the agent sends it now", body = PersonMessageQueued),
+        (status = 400, description = "Missing, empty or too long text", body = ErrorBody),
+        (status = 401, description = "Invalid or missing API key", body = ErrorBody),
+        (status = 404, description = "Conversation not found", body = ErrorBody),
+        (status = 409, description = "The prospect is on the Do-Not-Contact list", body = ErrorBody),
+    )
+)]
+pub async fn send_person_message(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(chat_id): Path<String>,
+    ApiJson(body): ApiJson<PersonMessageRequest>,
+) -> ApiResult<(StatusCode, Json<PersonMessageQueued>)> {
+    let text = person_text(&body)?;
+    let id = state
+        .store
+        .queue_person_message(&tenant.team_id, &chat_id, &text, now_millis())
+        .await
+        .or_not_found(CONVERSATION_NOT_FOUND)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(PersonMessageQueued {
+            message: "Message queued: the agent sends it now and the AI is paused on this conversation",
+            id,
+            chat_id,
+            status: "queued",
+            paused: true,
+        }),
+    ))
 }
 
 /// Mark the prospect qualified (`qualified`, status 5; the AI's work ends). Counts toward the
@@ -839,32 +948,10 @@ pub async fn delete_prospects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outbound_store::chats::ProspectCard;
-
-    fn chat(created_at: i64, id: &str) -> ChatSummary {
-        ChatSummary {
-            id: id.to_owned(),
-            status: 0,
-            qualification: Qualification::InProgress,
-            paused: false,
-            last_message_at: None,
-            created_at,
-            prospect: ProspectCard {
-                id: "p".to_owned(),
-                name: "n".to_owned(),
-                url: "u".to_owned(),
-                headline: None,
-                current_company_name: None,
-                current_job_title: None,
-                current_company_website: None,
-                current_company_linkedin_url: None,
-            },
-        }
-    }
 
     #[test]
     fn cursors_round_trip_and_reject_foreign_text() {
-        let cursor = encode_cursor(&chat(1_777_716_840_000, "0193f3a2b4c5d6e7f8a9"));
+        let cursor = encode_cursor(1_777_716_840_000, "0193f3a2b4c5d6e7f8a9");
         assert!(
             cursor
                 .bytes()

@@ -37,6 +37,7 @@ async fn campaign(app: &TestApp, team: &str, name: &str) -> String {
         qualification_verification: 50,
         variables: BTreeMap::new(),
         prevent_auto_start: false,
+        review_mode: outbound_core::review::ReviewMode::Off,
     };
     store
         .create_campaign(team, &new, None)

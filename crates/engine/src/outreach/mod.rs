@@ -54,6 +54,8 @@ pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// Unsettled sends reconciled per batch.
 const RECONCILE_BATCH: i64 = 100;
+/// Drafts expired per planning round (the rest wait for the next round).
+const EXPIRE_BATCH: i64 = 500;
 
 /// How the engine works. Durations in `Millis` are engine (possibly simulated) time; the two
 /// leases are wall-clock time, since they guard against dead processes.
@@ -79,6 +81,8 @@ pub struct EngineConfig {
     pub max_attempts: i64,
     /// Engine time between two planning rounds (logins, new slots, local days, completions).
     pub plan_interval: Millis,
+    /// How long a draft of a review-mode campaign waits for a person before it expires.
+    pub draft_ttl: Millis,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +98,7 @@ impl Default for EngineConfig {
             send_lease: Duration::from_secs(10 * 60),
             max_attempts: 8,
             plan_interval: 30_000,
+            draft_ttl: outbound_core::review::DEFAULT_DRAFT_TTL,
         }
     }
 }
@@ -293,6 +298,10 @@ impl Engine {
         let planned = inner.store.plan_engine(now, wall).await?;
         if planned != outbound_store::engine::Planned::default() {
             tracing::debug!(?planned, "engine planned");
+        }
+        let expired = inner.store.expire_drafts(now, EXPIRE_BATCH).await?;
+        if expired > 0 {
+            tracing::info!(expired, "drafts expired without a decision");
         }
         let agents = inner.store.agents_to_roll_over(now).await?;
         if !agents.is_empty() {

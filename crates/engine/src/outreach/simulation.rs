@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use outbound_core::agent::AgentEvent;
 use outbound_core::plan::Plan;
 use outbound_core::prompt::{FollowUp, PromptType, SectionsPatch};
+use outbound_core::review::ReviewMode;
 use outbound_core::secrets::SecretBox;
 use outbound_core::time::Millis;
 use outbound_linkedin::{
@@ -66,6 +67,11 @@ pub struct SimulationConfig {
     pub start: Millis,
     /// Tasks per engine batch.
     pub batch: usize,
+    /// The review mode of every campaign.
+    pub review_mode: ReviewMode,
+    /// A simulated person approves each draft this long after it was written (`None`: nobody
+    /// does, and drafts expire).
+    pub auto_approve_after: Option<Millis>,
 }
 
 impl Default for SimulationConfig {
@@ -77,6 +83,8 @@ impl Default for SimulationConfig {
             seed: 7,
             start: DEFAULT_START,
             batch: 500,
+            review_mode: ReviewMode::Off,
+            auto_approve_after: None,
         }
     }
 }
@@ -417,6 +425,7 @@ impl Simulation {
                         qualification_verification: 50,
                         variables: BTreeMap::new(),
                         prevent_auto_start: false,
+                        review_mode: config.review_mode,
                     },
                     None,
                 )

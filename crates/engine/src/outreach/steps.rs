@@ -12,6 +12,7 @@
 
 use outbound_core::agent::{AgentStatus, Alert, Severity};
 use outbound_core::conversation::{Qualification, status};
+use outbound_core::review::{Author, DraftStatus};
 use outbound_core::schedule::{BadWindow, WorkingWindow};
 use outbound_core::time::Millis;
 use outbound_linkedin::{
@@ -20,10 +21,11 @@ use outbound_linkedin::{
 };
 use outbound_llm::Purpose;
 use outbound_store::chats::{ProspectProfile, Role};
+use outbound_store::drafts::{Draft, NewDraft};
 use outbound_store::engine::{
     AgentOp, CampaignContext, ChatOp, Claimed, EngineAgent, EngineChat, HistoryMessage,
-    MessageKind, NewSend, NewTask, PARKED, PendingSend, SendKind, SendOutcome, SendSettle, Settled,
-    Settlement, Task, TaskOp, day_key, kind, task_id,
+    MessageKind, NewSend, NewTask, Origin, PARKED, PendingSend, SendKind, SendOutcome, SendSettle,
+    Settled, Settlement, Task, TaskOp, day_key, kind, task_id,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -192,16 +194,29 @@ fn next_followup(
     Some(at + delay.max(1) * rules::DAY)
 }
 
-/// The effects of a send that happened at `at`, live or found by reconciliation.
+/// What a send is, for its effects.
+struct SendFacts<'a> {
+    id: &'a str,
+    kind: SendKind,
+    text: &'a str,
+    at: Millis,
+    origin: &'a Origin,
+}
+
+/// The effects of a send that happened, live or found by reconciliation.
 fn sent_effects(
     out: &mut Settlement,
     chat: &EngineChat,
     context: Option<&CampaignContext>,
-    send_id: &str,
-    kind: SendKind,
-    text: &str,
-    at: Millis,
+    send: &SendFacts<'_>,
 ) {
+    let SendFacts {
+        id: send_id,
+        kind,
+        text,
+        at,
+        origin,
+    } = *send;
     match kind {
         SendKind::Invitation => {
             out.chats.push(ChatOp::Invited {
@@ -217,16 +232,32 @@ fn sent_effects(
             out.chats.push(ChatOp::MessageSent {
                 chat: chat.id.clone(),
                 send_id: send_id.to_owned(),
-                kind: message,
+                kind: Some(message),
                 text: text.to_owned(),
                 at,
                 next,
+                origin: origin.clone(),
             });
             out.tasks
                 .push(chat_task(chat, kind::CHECK, at + rules::CHECK_REPLIES.0));
             if message == MessageKind::Reply {
                 out.tasks.push(chat_task(chat, kind::QUALIFY, at));
             }
+        }
+        SendKind::Manual => {
+            // A person's message plans nothing: the AI is paused on the conversation; its
+            // replies are still read (and shown).
+            out.chats.push(ChatOp::MessageSent {
+                chat: chat.id.clone(),
+                send_id: send_id.to_owned(),
+                kind: None,
+                text: text.to_owned(),
+                at,
+                next: None,
+                origin: origin.clone(),
+            });
+            out.tasks
+                .push(chat_task(chat, kind::CHECK, at + rules::CHECK_REPLIES.0));
         }
     }
 }
@@ -247,7 +278,7 @@ fn release(
             due,
             kind,
         }),
-        (SendKind::Message(_), None) => {}
+        (SendKind::Message(_), None) | (SendKind::Manual, _) => {}
     }
 }
 
@@ -342,6 +373,8 @@ struct PlannedSend {
     /// When the slot runs again after the send (its spread), and after a failure.
     after_sent: Millis,
     after_failed: Millis,
+    /// `slot` is a one-off task (a person's message), finished by the send's outcome.
+    one_off: bool,
 }
 
 struct Batch<'e> {
@@ -354,6 +387,8 @@ struct Batch<'e> {
     /// The conversations each slot of the batch may act on, loaded together.
     invitees: HashMap<String, Vec<EngineChat>>,
     due_messages: HashMap<String, Vec<EngineChat>>,
+    /// The open drafts of the due messages.
+    drafts: HashMap<String, Draft>,
     out: Settlement,
     sends: Vec<PlannedSend>,
     touched: BTreeSet<String>,
@@ -485,6 +520,13 @@ impl<'e> Batch<'e> {
             .filter_map(|id| chats.get(id).map(|c| c.campaign_id.clone()))
             .chain(due.iter().map(|c| c.campaign_id.clone()))
             .collect();
+        let draft_ids: Vec<String> = due.iter().filter_map(|c| c.draft_id.clone()).collect();
+        let drafts: HashMap<String, Draft> = store
+            .drafts_by_ids(&draft_ids)
+            .await?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
         let mut contexts = HashMap::new();
         if !campaign_ids.is_empty() {
             let ids: Vec<String> = campaign_ids.into_iter().collect();
@@ -505,6 +547,7 @@ impl<'e> Batch<'e> {
             histories,
             invitees,
             due_messages,
+            drafts,
             out: Settlement::new(now),
             sends: Vec::new(),
             touched: BTreeSet::new(),
@@ -520,6 +563,7 @@ impl<'e> Batch<'e> {
             kind::QUALIFY => self.qualify(task).await,
             kind::LOGIN => self.login(task).await,
             kind::SUBMIT_CODE => self.submit_code(task).await,
+            kind::MANUAL_MESSAGE => self.manual_message(task).await,
             other => {
                 self.fail(task, format!("unknown task kind `{other}`"));
                 Ok(())
@@ -826,6 +870,7 @@ impl<'e> Batch<'e> {
                         String::new(),
                         None,
                         after_sent,
+                        ai_origin(None),
                     );
                     return Ok(());
                 }
@@ -925,6 +970,7 @@ impl<'e> Batch<'e> {
                         kind,
                         text,
                         context,
+                        origin,
                     } = *ready;
                     self.plan_send(
                         task,
@@ -935,6 +981,7 @@ impl<'e> Batch<'e> {
                         text,
                         Some(context),
                         after_sent,
+                        origin,
                     );
                     return Ok(());
                 }
@@ -990,7 +1037,9 @@ impl<'e> Batch<'e> {
                     }));
                     chat.has_responded = true;
                     chat.replies_seen_at = Some(now);
-                    if kind != MessageKind::Reply {
+                    // An approved draft answered what came before: it is superseded, and the
+                    // AI answers again.
+                    if kind != MessageKind::Reply || chat.draft_id.is_some() {
                         let reply_at = Some(self.reply_due(last));
                         self.chat_op(ChatOp::Received {
                             chat: chat.id,
@@ -1032,6 +1081,27 @@ impl<'e> Batch<'e> {
                 },
             }
         }
+        if let Some(draft) = chat.draft_id.as_ref().and_then(|id| self.drafts.get(id)) {
+            if draft.status != DraftStatus::Approved {
+                // Only an approved draft plans a message; this one is not for sending.
+                self.chat_op(ChatOp::DropMessage { chat: chat.id });
+                return Ok(Prepared::Skip);
+            }
+            let text = draft.final_text().to_owned();
+            let origin = Origin {
+                author: Author::Ai,
+                model: draft.model.clone(),
+                prompt_id: draft.prompt_id.clone(),
+                draft_id: Some(draft.id.clone()),
+            };
+            return Ok(Prepared::Send(Box::new(Ready {
+                chat,
+                kind,
+                text,
+                context,
+                origin,
+            })));
+        }
         let purpose = match kind {
             MessageKind::First => Purpose::FirstMessage,
             MessageKind::FollowUp => {
@@ -1057,11 +1127,17 @@ impl<'e> Batch<'e> {
         match written {
             Ok(generation) if !generation.text.trim().is_empty() => {
                 let text = generation.text.trim().to_owned();
+                if context.review_mode.holds(kind.draft_kind()) {
+                    self.hold_for_review(&chat, &context, kind, text);
+                    return Ok(Prepared::Skip);
+                }
+                let origin = ai_origin(Some(&context));
                 Ok(Prepared::Send(Box::new(Ready {
                     chat,
                     kind,
                     text,
                     context,
+                    origin,
                 })))
             }
             Ok(_) => {
@@ -1080,6 +1156,34 @@ impl<'e> Batch<'e> {
         }
     }
 
+    /// Records what the AI wrote as a draft waiting for a person (review mode).
+    fn hold_for_review(
+        &mut self,
+        chat: &EngineChat,
+        context: &CampaignContext,
+        kind: MessageKind,
+        text: String,
+    ) {
+        let draft = NewDraft {
+            id: outbound_core::ids::new_id(),
+            team_id: chat.team_id.clone(),
+            chat_id: chat.id.clone(),
+            campaign_id: chat.campaign_id.clone(),
+            agent_id: chat.agent_id.clone(),
+            prospect_id: chat.prospect_id.clone(),
+            kind: kind.draft_kind(),
+            text,
+            model: Some(context.model.clone()),
+            prompt_id: Some(context.prompt_id.clone()),
+            created_at: self.now,
+            expires_at: self.now.saturating_add(self.inner.config.draft_ttl),
+        };
+        self.chat_op(ChatOp::Drafted {
+            chat: chat.id.clone(),
+            draft,
+        });
+    }
+
     #[expect(clippy::too_many_arguments, reason = "one send, described once")]
     fn plan_send(
         &mut self,
@@ -1091,6 +1195,7 @@ impl<'e> Batch<'e> {
         text: String,
         context: Option<CampaignContext>,
         after_sent: Millis,
+        origin: Origin,
     ) {
         let wall = outbound_core::time::now_millis();
         let lease =
@@ -1104,6 +1209,7 @@ impl<'e> Batch<'e> {
             text,
             at: self.now,
             lease_until: wall.saturating_add(lease),
+            origin,
         };
         self.sends.push(PlannedSend {
             send,
@@ -1113,6 +1219,7 @@ impl<'e> Batch<'e> {
             slot: task.id.clone(),
             after_sent,
             after_failed: self.now + self.inner.config.min_spacing,
+            one_off: false,
         });
     }
 
@@ -1339,9 +1446,11 @@ impl<'e> Batch<'e> {
                     context.qualification_automatic,
                     context.qualification_verification,
                 );
+                let reason = Some(verdict.reason.trim().to_owned()).filter(|r| !r.is_empty());
                 self.chat_op(ChatOp::Judged {
                     chat: chat.id.clone(),
                     score,
+                    reason,
                     qualification,
                     at: self.now,
                 });
@@ -1349,6 +1458,70 @@ impl<'e> Batch<'e> {
             }
             Err(error) => self.retry(task, error.to_string()),
         }
+        Ok(())
+    }
+
+    /// Sends a person's message (a take-over) through the agent now, inside or outside working
+    /// hours; it counts in the day's messages. Its ledger id is the message id, so a task run
+    /// again after a crash never sends it twice.
+    async fn manual_message(&mut self, task: &Task) -> EngineResult<()> {
+        let payload: Option<ManualPayload> = task
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok());
+        let Some(payload) = payload else {
+            self.fail(task, "a person's message without its text".into());
+            return Ok(());
+        };
+        let Some(chat) = task
+            .chat_id
+            .as_ref()
+            .and_then(|id| self.chats.get(id))
+            .cloned()
+        else {
+            self.done(task);
+            return Ok(());
+        };
+        let Some(agent) = self.agents.get(&chat.agent_id).map(|s| s.agent.clone()) else {
+            self.fail(task, "the agent is gone".into());
+            return Ok(());
+        };
+        if agent.status != AgentStatus::Running {
+            self.reschedule(task, self.now + rules::IDLE_RECHECK, None);
+            return Ok(());
+        }
+        let account = match self.account(&agent.id) {
+            Ok(account) => account,
+            Err(error) => {
+                self.needs_action(&agent.id, None, credentials_alert(&error));
+                self.reschedule(task, self.now + rules::IDLE_RECHECK, None);
+                return Ok(());
+            }
+        };
+        let wall = outbound_core::time::now_millis();
+        let lease =
+            Millis::try_from(self.inner.config.send_lease.as_millis()).unwrap_or(Millis::MAX);
+        let send = NewSend {
+            id: payload.id,
+            team_id: chat.team_id.clone(),
+            agent_id: agent.id.clone(),
+            chat_id: chat.id.clone(),
+            kind: SendKind::Manual,
+            text: payload.text,
+            at: self.now,
+            lease_until: wall.saturating_add(lease),
+            origin: Origin::person(),
+        };
+        self.sends.push(PlannedSend {
+            send,
+            account,
+            chat,
+            context: None,
+            slot: task.id.clone(),
+            after_sent: self.now,
+            after_failed: self.now,
+            one_off: true,
+        });
         Ok(())
     }
 
@@ -1506,7 +1679,9 @@ impl<'e> Batch<'e> {
                             kind,
                         });
                     }
-                    self.reschedule_slot(&send.slot, send.after_failed, None);
+                    let refused = "not sent: the conversation may not be contacted \
+                                   (Do-Not-Contact list, LinkedIn refused, or the agent stopped)";
+                    self.after_send(&send, After::Failed(refused.to_owned()));
                 }
             }
         }
@@ -1523,6 +1698,39 @@ impl<'e> Batch<'e> {
         });
     }
 
+    /// What becomes of the task that planned a send, after it.
+    fn after_send(&mut self, planned: &PlannedSend, after: After) {
+        let id = planned.slot.clone();
+        if planned.one_off {
+            let op = match after {
+                After::Sent | After::Unknown => TaskOp::Done { id },
+                After::Failed(error) => TaskOp::Fail { id, error },
+                After::Later(at) => TaskOp::Reschedule {
+                    id,
+                    due_at: at,
+                    not_before: None,
+                },
+                After::Parked => TaskOp::Reschedule {
+                    id,
+                    due_at: self.now + rules::IDLE_RECHECK,
+                    not_before: None,
+                },
+            };
+            self.out.tasks.push(op);
+            return;
+        }
+        match after {
+            After::Sent => {
+                self.reschedule_slot(&id, planned.after_sent, Some(planned.after_sent));
+            }
+            After::Failed(_) | After::Unknown => {
+                self.reschedule_slot(&id, planned.after_failed, None);
+            }
+            After::Later(at) => self.reschedule_slot(&id, at, None),
+            After::Parked => self.reschedule_slot(&id, PARKED, None),
+        }
+    }
+
     async fn send(&mut self, planned: PlannedSend) {
         let now = self.now;
         let send = &planned.send;
@@ -1534,7 +1742,7 @@ impl<'e> Batch<'e> {
                     .invite(&planned.account, &planned.chat.url, None, now)
                     .await
             }
-            SendKind::Message(_) => {
+            SendKind::Message(_) | SendKind::Manual => {
                 connector
                     .send_message(
                         &planned.account,
@@ -1554,16 +1762,20 @@ impl<'e> Batch<'e> {
                         provider_id: Some(sent.provider_id),
                     },
                 });
+                let facts = SendFacts {
+                    id: &send.id,
+                    kind: send.kind,
+                    text: &send.text,
+                    at: now,
+                    origin: &send.origin,
+                };
                 sent_effects(
                     &mut self.out,
                     &planned.chat,
                     planned.context.as_ref(),
-                    &send.id,
-                    send.kind,
-                    &send.text,
-                    now,
+                    &facts,
                 );
-                self.reschedule_slot(&planned.slot, planned.after_sent, Some(planned.after_sent));
+                self.after_send(&planned, After::Sent);
             }
             Err(error) => self.send_failed(&planned, &error),
         }
@@ -1591,7 +1803,7 @@ impl<'e> Batch<'e> {
                     chat: chat.id.clone(),
                     status_code: code,
                 });
-                self.reschedule_slot(&planned.slot, planned.after_failed, None);
+                self.after_send(planned, After::Failed(error.to_string()));
             }
             Failure::Refused(reason) => {
                 tracing::warn!(chat = %chat.id, %reason, "send refused");
@@ -1604,25 +1816,26 @@ impl<'e> Batch<'e> {
                     SendKind::Message(_) => self.chat_op(ChatOp::DropMessage {
                         chat: chat.id.clone(),
                     }),
+                    SendKind::Manual => {}
                 }
-                self.reschedule_slot(&planned.slot, planned.after_failed, None);
+                self.after_send(planned, After::Failed(reason));
             }
             Failure::Session => {
                 settle_failed(&mut self.out);
                 release(&mut self.out, &chat.id, send.kind, restore);
                 self.needs_action(&send.agent_id, None, session_alert());
-                self.reschedule_slot(&planned.slot, PARKED, None);
+                self.after_send(planned, After::Parked);
             }
             Failure::Later(after) => {
                 settle_failed(&mut self.out);
                 release(&mut self.out, &chat.id, send.kind, restore);
                 let after = after.unwrap_or_else(|| rules::retry_delay(0));
-                self.reschedule_slot(&planned.slot, self.now + after, None);
+                self.after_send(planned, After::Later(self.now + after));
             }
             Failure::Unknown(reason) => {
                 // It may have happened: the ledger row stays `sending` for the reconciler.
                 tracing::warn!(chat = %chat.id, %reason, "send outcome unknown: left to reconciliation");
-                self.reschedule_slot(&planned.slot, planned.after_failed, None);
+                self.after_send(planned, After::Unknown);
             }
         }
     }
@@ -1634,6 +1847,37 @@ struct Ready {
     kind: MessageKind,
     text: String,
     context: CampaignContext,
+    origin: Origin,
+}
+
+/// An AI send written with `context`'s model and prompt (none for an invitation).
+fn ai_origin(context: Option<&CampaignContext>) -> Origin {
+    Origin {
+        author: Author::Ai,
+        model: context.map(|c| c.model.clone()),
+        prompt_id: context.map(|c| c.prompt_id.clone()),
+        draft_id: None,
+    }
+}
+
+/// The payload of a `manual_message` task.
+#[derive(serde::Deserialize)]
+struct ManualPayload {
+    id: String,
+    text: String,
+}
+
+/// What the task that planned a send does after it.
+enum After {
+    Sent,
+    /// It certainly did not happen, for good.
+    Failed(String),
+    /// Try again at this time.
+    Later(Millis),
+    /// The agent needs a person first.
+    Parked,
+    /// Whether it happened is left to the reconciler.
+    Unknown,
 }
 
 /// What a due message came to.
@@ -1685,7 +1929,7 @@ pub(crate) async fn reconcile(
             .and_then(|agent| account_of(inner, agent));
         let probe = match send.kind {
             SendKind::Invitation => SendProbe::Invitation,
-            SendKind::Message(_) => SendProbe::Message {
+            SendKind::Message(_) | SendKind::Manual => SendProbe::Message {
                 text: &send.text,
                 idempotency_key: &send.id,
                 at: send.at,
@@ -1712,9 +1956,14 @@ pub(crate) async fn reconcile(
                 });
                 if let Some(chat) = chats.get(&send.chat_id) {
                     let context = contexts.get(&chat.campaign_id);
-                    sent_effects(
-                        &mut out, chat, context, &send.id, send.kind, &send.text, send.at,
-                    );
+                    let facts = SendFacts {
+                        id: &send.id,
+                        kind: send.kind,
+                        text: &send.text,
+                        at: send.at,
+                        origin: &send.origin,
+                    };
+                    sent_effects(&mut out, chat, context, &facts);
                 }
                 settled += 1;
             }

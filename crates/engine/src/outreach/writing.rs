@@ -147,6 +147,8 @@ mod tests {
             model: "template".into(),
             product_name: "Ledger".into(),
             product_description: "Automated bookkeeping.".into(),
+            prompt_id: "prompt".into(),
+            review_mode: outbound_core::review::ReviewMode::Off,
         }
     }
 
@@ -183,6 +185,7 @@ mod tests {
             followups_sent: 0,
             replies_seen_at: None,
             on_dnc: false,
+            draft_id: None,
         }
     }
 
