@@ -9,6 +9,7 @@ mod auth;
 mod campaigns;
 mod conformance;
 mod dnc;
+mod drafts;
 mod errors;
 mod imports;
 mod models;

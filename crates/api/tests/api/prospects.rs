@@ -39,15 +39,15 @@ const QUALIFIED: i64 = 5;
 const UNQUALIFIED: i64 = 6;
 
 /// A campaign and the agent behind it.
-struct Campaign {
-    id: String,
-    agent: String,
+pub(crate) struct Campaign {
+    pub(crate) id: String,
+    pub(crate) agent: String,
 }
 
 /// A person in a campaign.
-struct Chat {
-    prospect: String,
-    chat: String,
+pub(crate) struct Chat {
+    pub(crate) prospect: String,
+    pub(crate) chat: String,
 }
 
 fn id_of(reply: &Reply, status: u16) -> String {
@@ -58,7 +58,7 @@ fn id_of(reply: &Reply, status: u16) -> String {
 }
 
 /// A campaign of the team of `key`, with its own product, prompt and agent.
-async fn new_campaign(app: &TestApp, key: &str, name: &str) -> Campaign {
+pub(crate) async fn new_campaign(app: &TestApp, key: &str, name: &str) -> Campaign {
     let product = id_of(
         &app.post(
             key,
@@ -102,7 +102,7 @@ fn person(slug: &str) -> NewConversation {
 }
 
 /// Puts `slug` into a campaign of `team` through the store.
-async fn add(app: &TestApp, team: &str, campaign: &str, slug: &str) -> Chat {
+pub(crate) async fn add(app: &TestApp, team: &str, campaign: &str, slug: &str) -> Chat {
     match app
         .store
         .add_to_campaign(team, campaign, person(slug), now_millis())
