@@ -61,6 +61,10 @@ fn simulate_prints_one_reproducible_json_report_without_violations() {
         "duplicate_send",
         "followup_after_reply",
         "paused_messaged",
+        "monthly_limit",
+        "warmup",
+        "sent_without_approval",
+        "ai_after_takeover",
     ] {
         assert_eq!(violations[key], 0, "{key} in {report}");
     }

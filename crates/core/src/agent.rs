@@ -262,6 +262,26 @@ pub struct Limits {
     pub messages_max: i64,
 }
 
+/// The warm-up of a new agent, from Kakiyo's own guidance: `(last day, invitations range)`;
+/// day 1 is the agent's first working day. After the last entry, the configured range applies.
+pub const WARMUP_SCHEDULE: [(u32, (i64, i64)); 2] = [(3, (15, 20)), (7, (25, 30))];
+/// Most invitations a day of an agent with warm-up on, after the ramp too.
+pub const WARMUP_DAILY_CEILING: i64 = 40;
+/// Invitations per rolling 30 days of an agent, by default.
+pub const DEFAULT_MONTHLY_INVITATION_CAP: i64 = 800;
+
+/// The invitation range of warm-up day `day` (1-based) for an agent configured with
+/// `configured`: the schedule's range while it lasts (never above the configured maximum), then
+/// the configured range, never above [`WARMUP_DAILY_CEILING`].
+pub fn warmup_range(day: u32, configured: (i64, i64)) -> (i64, i64) {
+    let (min, max) = WARMUP_SCHEDULE
+        .iter()
+        .find(|(last, _)| day <= *last)
+        .map_or(configured, |(_, range)| *range);
+    let ceiling = configured.1.min(WARMUP_DAILY_CEILING).max(1);
+    (min.min(ceiling), max.min(ceiling))
+}
+
 /// Bounds of the daily ranges, as Kakiyo documents them.
 pub const INVITATIONS_MIN_RANGE: (i64, i64) = (1, 100);
 pub const INVITATIONS_MAX_RANGE: (i64, i64) = (2, 100);
@@ -340,6 +360,29 @@ pub struct AgentSettings {
     pub skip_in_network: bool,
     /// Send invitations only, never messages.
     pub invitations_only: bool,
+    /// Ramp up the daily invitations of a new agent ([`warmup_range`]).
+    pub warmup: bool,
+}
+
+#[cfg(test)]
+mod warmup_tests {
+    use super::*;
+
+    #[test]
+    fn the_ramp_follows_the_schedule_then_the_configuration_under_the_ceiling() {
+        let configured = (60, 90);
+        assert_eq!(warmup_range(1, configured), (15, 20));
+        assert_eq!(warmup_range(3, configured), (15, 20));
+        assert_eq!(warmup_range(4, configured), (25, 30));
+        assert_eq!(warmup_range(7, configured), (25, 30));
+        assert_eq!(warmup_range(8, configured), (40, 40));
+        assert_eq!(warmup_range(30, (10, 20)), (10, 20));
+        assert_eq!(
+            warmup_range(1, (5, 10)),
+            (10, 10),
+            "never above the configured maximum"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -337,6 +337,9 @@ fn always_on(skip_in_network: bool, invitations_only: bool) -> AgentSettingsPatc
         }),
         skip_in_network: Some(skip_in_network),
         invitations_only: Some(invitations_only),
+        warmup: Some(false),
+        weekly_invitation_cap: None,
+        monthly_invitation_cap: None,
     }
 }
 
@@ -1018,5 +1021,52 @@ both_backends!(
         assert!(matches!(refused, Err(StoreError::ProspectOnDnc)), "{refused:?}");
         let foreign = world.store.queue_person_message("another-team", chat, "Hello", world.clock.now()).await;
         assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+    }
+);
+
+// ---- warm-up and caps ----------------------------------------------------------------------
+
+both_backends!(
+    /// Sixty days of a new agent with warm-up on: 15–20 invitations a day for days 1–3, 25–30
+    /// for days 4–7, then never above 40; never more than its monthly cap in any 30 days; the
+    /// auditor agrees.
+    async fn warmup_ramps_and_the_monthly_cap_holds_over_sixty_days(db) {
+        let mut settings = always_on(false, true);
+        settings.warmup = Some(true);
+        settings.monthly_invitation_cap = Some(500);
+        settings.weekly_invitation_cap = Some(700);
+        let world = World::new(db, quiet_network(), settings, "sam@example.com").await;
+        world.add(0, 1100, false).await;
+        world.run_for(60 * DAY).await;
+        let data = world.store.audit_data(&world.team).await.expect("audit");
+        let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut times = Vec::new();
+        for (_, _, kind, at) in &data.actions {
+            if kind == "invitation" {
+                *per_day.entry((at - outbound_engine::outreach::simulation::DEFAULT_START) / DAY).or_default() += 1;
+                times.push(*at);
+            }
+        }
+        for (day, sent) in &per_day {
+            let most = match day + 1 {
+                1..=3 => 20,
+                4..=7 => 30,
+                _ => 40,
+            };
+            assert!(*sent <= most, "day {}: {sent} invitations (at most {most})", day + 1);
+        }
+        assert!(per_day.get(&0).is_some_and(|n| *n >= 15), "{per_day:?}");
+        assert!(per_day.values().any(|n| *n > 30), "the ramp ends: {per_day:?}");
+        times.sort_unstable();
+        for (i, at) in times.iter().enumerate() {
+            let window = times[..=i].iter().filter(|t| **t > at - 30 * DAY).count();
+            assert!(window <= 500, "{window} invitations in the 30 days before {at}");
+        }
+        assert!(times.len() > 500, "the cap is rolling, not a stop: {}", times.len());
+        let agent = world.store.get_agent(&world.team, &world.agent).await.expect("agent");
+        assert_eq!(agent.usage.monthly_invitation_cap, 500);
+        assert!(agent.usage.warmup_day.is_some_and(|d| d >= 60), "{:?}", agent.usage.warmup_day);
+        let (_, violations) = outbound_engine::outreach::audit::audit(&data, &Default::default());
+        assert_eq!(violations.total(), 0, "{violations:?}");
     }
 );

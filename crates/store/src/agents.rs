@@ -27,7 +27,19 @@ pub struct AgentUsage {
     pub messages_target: i64,
     pub next_invitation: Option<Millis>,
     pub next_message: Option<Millis>,
+    /// Today's day of the warm-up (1-based), while the agent ramps up or after.
+    pub warmup_day: Option<i64>,
+    /// Invitations of the last 7 and 30 days, and the caps on them.
+    pub invitations_week: i64,
+    pub weekly_invitation_cap: i64,
+    pub invitations_month: i64,
+    pub monthly_invitation_cap: i64,
 }
+
+/// Span of the monthly invitation cap: a rolling 30 days.
+pub const MONTH: Millis = 30 * 24 * 60 * 60 * 1000;
+/// Span of the weekly invitation cap.
+pub const WEEK: Millis = 7 * 24 * 60 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
@@ -77,6 +89,10 @@ pub struct AgentSettingsPatch {
     pub limits: Option<LimitsPatch>,
     pub skip_in_network: Option<bool>,
     pub invitations_only: Option<bool>,
+    pub warmup: Option<bool>,
+    /// Invitations per rolling 7 and 30 days.
+    pub weekly_invitation_cap: Option<i64>,
+    pub monthly_invitation_cap: Option<i64>,
 }
 
 /// What else changes with a status transition.
@@ -141,6 +157,12 @@ struct AgentRow {
     messages_max: i64,
     skip_in_network: bool,
     invitations_only: bool,
+    warmup: bool,
+    warmup_day: Option<i64>,
+    weekly_invitation_cap: i64,
+    monthly_invitation_cap: i64,
+    invitations_week: i64,
+    invitations_month: i64,
     alerts: String,
     invitations_today: i64,
     messages_today: i64,
@@ -174,8 +196,14 @@ impl TryFrom<AgentRow> for Agent {
             settings: AgentSettings {
                 skip_in_network: row.skip_in_network,
                 invitations_only: row.invitations_only,
+                warmup: row.warmup,
             },
             usage: AgentUsage {
+                warmup_day: row.warmup_day.filter(|_| row.warmup),
+                invitations_week: row.invitations_week,
+                weekly_invitation_cap: row.weekly_invitation_cap,
+                invitations_month: row.invitations_month,
+                monthly_invitation_cap: row.monthly_invitation_cap,
                 invitations_today: row.invitations_today,
                 messages_today: row.messages_today,
                 invitations_target: row.invitations_target,
@@ -196,19 +224,34 @@ impl TryFrom<AgentRow> for Agent {
 }
 
 /// `SELECT <every agent column> FROM agents`, for `concat!` with a `WHERE` clause.
+/// `select_agents!("$w", "$m")`: `$w` and `$m` are the placeholders of the starts of the
+/// week and the month the invitation counts cover.
 macro_rules! select_agents {
-    () => {
+    ($week:literal, $month:literal) => {
+        concat!(
         "SELECT id, name, status, login, country, avatar, working_days, working_start, \
          working_stop, timezone_offset, timezone_name, invitations_min, invitations_max, messages_min, \
-         messages_max, skip_in_network, invitations_only, alerts, invitations_today, \
+         messages_max, skip_in_network, invitations_only, warmup, warmup_day, \
+         weekly_invitation_cap, monthly_invitation_cap, \
+         (SELECT COUNT(*) FROM agent_actions x WHERE x.agent_id = agents.id \
+         AND x.kind = 'invitation' AND x.at >= ", $week, ") AS invitations_week, \
+         (SELECT COUNT(*) FROM agent_actions x WHERE x.agent_id = agents.id \
+         AND x.kind = 'invitation' AND x.at >= ", $month, ") AS invitations_month, \
+         alerts, invitations_today, \
          messages_today, invitations_target, messages_target, next_invitation, next_message, \
          next_task, created_at FROM agents"
+        )
     };
 }
 
-const SELECT_AGENT: &str = concat!(select_agents!(), " WHERE team_id = $1 AND id = $2");
+/// `$3`, `$4`: the starts of the week and month counted.
+const SELECT_AGENT: &str = concat!(
+    select_agents!("$3", "$4"),
+    " WHERE team_id = $1 AND id = $2"
+);
+/// `$2`, `$3`: the starts of the week and month counted.
 const LIST_AGENTS: &str = concat!(
-    select_agents!(),
+    select_agents!("$2", "$3"),
     " WHERE team_id = $1 ORDER BY created_at DESC, id DESC"
 );
 
@@ -280,6 +323,11 @@ pub(crate) fn stored_working_hours(
     })
 }
 
+/// The starts of the week and the month of invitations an agent's usage counts, at `now`.
+fn counted_since(now: Millis) -> (Millis, Millis) {
+    (now - WEEK, now - MONTH)
+}
+
 /// Alerts as stored.
 pub(crate) fn alerts_json(alerts: &[Alert]) -> String {
     serde_json::to_string(alerts).unwrap_or_else(|_| "[]".to_owned())
@@ -293,9 +341,12 @@ macro_rules! impl_agent_store {
                 team: &str,
                 id: &str,
             ) -> StoreResult<Agent> {
+                let (week, month) = counted_since(now_millis());
                 sqlx::query_as::<_, AgentRow>(SELECT_AGENT)
                     .bind(team)
                     .bind(id)
+                    .bind(week)
+                    .bind(month)
                     .fetch_optional(&mut **tx)
                     .await?
                     .ok_or(StoreError::NotFound)?
@@ -312,6 +363,7 @@ macro_rules! impl_agent_store {
                      working_days = $7, working_start = $8, working_stop = $9, \
                      timezone_offset = $23, invitations_min = $10, invitations_max = $11, messages_min = $12, \
                      messages_max = $13, skip_in_network = $14, invitations_only = $15, \
+                     warmup = $25, \
                      alerts = $16, invitations_target = $17, messages_target = $18, \
                      next_invitation = $19, next_message = $20, next_task = $21, updated_at = $22, \
                      timezone_name = $24 WHERE team_id = $1 AND id = $2",
@@ -340,6 +392,7 @@ macro_rules! impl_agent_store {
                 .bind(now_millis())
                 .bind(i64::from(agent.working_hours.timezone))
                 .bind(&agent.timezone_name)
+                .bind(agent.settings.warmup)
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -349,8 +402,11 @@ macro_rules! impl_agent_store {
         #[async_trait::async_trait]
         impl AgentStore for $store {
             async fn list_agents(&self, team: &str) -> StoreResult<Vec<Agent>> {
+                let (week, month) = counted_since(now_millis());
                 sqlx::query_as::<_, AgentRow>(LIST_AGENTS)
                 .bind(team)
+                .bind(week)
+                .bind(month)
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
@@ -379,8 +435,10 @@ macro_rules! impl_agent_store {
                 sqlx::query(
                     "INSERT INTO agents (id, team_id, name, status, working_days, working_start, \
                      working_stop, timezone_offset, invitations_min, invitations_max, messages_min, \
-                     messages_max, invitations_target, messages_target, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+                     messages_max, invitations_target, messages_target, created_at, updated_at, \
+                     warmup) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, \
+                     TRUE)",
                 )
                 .bind(&id)
                 .bind(team)
@@ -405,9 +463,12 @@ macro_rules! impl_agent_store {
             }
 
             async fn get_agent(&self, team: &str, id: &str) -> StoreResult<Agent> {
+                let (week, month) = counted_since(now_millis());
                 sqlx::query_as::<_, AgentRow>(SELECT_AGENT)
                     .bind(team)
                     .bind(id)
+                    .bind(week)
+                    .bind(month)
                     .fetch_optional(&self.pool)
                     .await?
                     .ok_or(StoreError::NotFound)?
@@ -445,6 +506,28 @@ macro_rules! impl_agent_store {
                 }
                 if let Some(only) = patch.invitations_only {
                     agent.settings.invitations_only = only;
+                }
+                if let Some(warmup) = patch.warmup {
+                    agent.settings.warmup = warmup;
+                }
+                if patch.weekly_invitation_cap.is_some() || patch.monthly_invitation_cap.is_some() {
+                    sqlx::query(
+                        "UPDATE agents SET weekly_invitation_cap = COALESCE($3, weekly_invitation_cap), \
+                         monthly_invitation_cap = COALESCE($4, monthly_invitation_cap) \
+                         WHERE team_id = $1 AND id = $2",
+                    )
+                    .bind(team)
+                    .bind(id)
+                    .bind(patch.weekly_invitation_cap)
+                    .bind(patch.monthly_invitation_cap)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(cap) = patch.weekly_invitation_cap {
+                        agent.usage.weekly_invitation_cap = cap;
+                    }
+                    if let Some(cap) = patch.monthly_invitation_cap {
+                        agent.usage.monthly_invitation_cap = cap;
+                    }
                 }
                 Self::save_agent(&mut tx, team, &agent).await?;
                 tx.commit().await?;

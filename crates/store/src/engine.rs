@@ -260,6 +260,12 @@ pub struct EngineAgent {
     pub invitations_target: i64,
     pub messages_target: i64,
     pub weekly_invitation_cap: i64,
+    /// Invitations per rolling 30 days.
+    pub monthly_invitation_cap: i64,
+    /// The local day (`YYYY-MM-DD`) of the first warm-up day, once the agent ran.
+    pub warmup_started: Option<String>,
+    /// LinkedIn's rate limits in a row (the circuit breaker trips at a threshold).
+    pub rate_limited_streak: i64,
     pub last_invitation_at: Option<Millis>,
     pub last_message_action_at: Option<Millis>,
 }
@@ -295,6 +301,11 @@ struct EngineAgentRow {
     invitations_target: i64,
     messages_target: i64,
     weekly_invitation_cap: i64,
+    #[serde(deserialize_with = "flag")]
+    warmup: bool,
+    monthly_invitation_cap: i64,
+    warmup_started: Option<String>,
+    rate_limited_streak: i64,
     last_invitation_at: Option<i64>,
     last_message_action_at: Option<i64>,
 }
@@ -321,7 +332,11 @@ impl TryFrom<EngineAgentRow> for EngineAgent {
             settings: AgentSettings {
                 skip_in_network: row.skip_in_network,
                 invitations_only: row.invitations_only,
+                warmup: row.warmup,
             },
+            monthly_invitation_cap: row.monthly_invitation_cap,
+            warmup_started: row.warmup_started,
+            rate_limited_streak: row.rate_limited_streak,
             id: row.id,
             team_id: row.team_id,
             name: row.name,
@@ -350,7 +365,8 @@ macro_rules! select_engine_agents {
          invitations_min, invitations_max, messages_min, messages_max, skip_in_network, \
          invitations_only, alerts, usage_day, day_ends_at, invitations_today, messages_today, \
          invitations_target, messages_target, weekly_invitation_cap, last_invitation_at, \
-         last_message_action_at FROM agents"
+         last_message_action_at, warmup, monthly_invitation_cap, warmup_started, \
+         rate_limited_streak FROM agents"
     };
 }
 
@@ -370,7 +386,9 @@ macro_rules! engine_agent_object {
          'invitations_target', invitations_target, 'messages_target', messages_target, \
          'weekly_invitation_cap', weekly_invitation_cap, \
          'last_invitation_at', last_invitation_at, \
-         'last_message_action_at', last_message_action_at)"
+         'last_message_action_at', last_message_action_at, 'warmup', warmup, \
+         'monthly_invitation_cap', monthly_invitation_cap, 'warmup_started', warmup_started, \
+         'rate_limited_streak', rate_limited_streak)"
     };
 }
 
@@ -863,6 +881,8 @@ pub enum AgentOp {
         invitations_target: i64,
         messages_target: i64,
         reset: bool,
+        /// With warm-up on: the first warm-up day (kept once set) and today's warm-up day.
+        warmup: Option<(String, i64)>,
     },
     /// The login succeeded: the agent runs, its alerts are cleared.
     LoggedIn {
@@ -955,6 +975,22 @@ pub struct AuditData {
     pub events: Vec<(String, i64)>,
     /// URLs on the DNC list.
     pub dnc: Vec<String>,
+    /// The agent's sent messages: `(chat, at, author, kind, draft status when it carried a
+    /// draft, the campaign's review mode)`.
+    pub reviewed: Vec<AuditedMessage>,
+    /// `(chat, when a person last resumed the AI on it)`.
+    pub resumed: Vec<(String, Option<Millis>)>,
+}
+
+/// A message of the agent as the auditor checks it against review mode and take-overs.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditedMessage {
+    pub chat_id: String,
+    pub at: Millis,
+    pub author: String,
+    pub kind: String,
+    pub draft_status: Option<String>,
+    pub review_mode: String,
 }
 
 #[async_trait::async_trait]
@@ -1502,6 +1538,11 @@ pub fn day_key(day: chrono::NaiveDate) -> String {
     day.format(DAY_FORMAT).to_string()
 }
 
+/// The local day a stored key names.
+pub fn parse_day_key(key: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(key, DAY_FORMAT).ok()
+}
+
 /// `impl_engine_store!(Store, "<lock of chats aliased ch>", "<lock of one row>",
 /// "<skip locked>", "<greatest>")`: PostgreSQL locks the rows it changes and lets workers skip
 /// each other's tasks; SQLite's single writer needs neither. `<greatest>` is the two-argument
@@ -1922,7 +1963,19 @@ macro_rules! impl_engine_store {
                             invitations_target,
                             messages_target,
                             reset,
+                            warmup,
                         } => {
+                            if let Some((started, warmup_day)) = warmup {
+                                sqlx::query(
+                                    "UPDATE agents SET warmup_started = COALESCE(warmup_started, $2), \
+                                     warmup_day = $3 WHERE id = $1",
+                                )
+                                .bind(agent)
+                                .bind(started)
+                                .bind(warmup_day)
+                                .execute(&mut **tx)
+                                .await?;
+                            }
                             let sql = if *reset {
                                 "UPDATE agents SET usage_day = $2, day_ends_at = $3, \
                                  invitations_target = $4, messages_target = $5, \
@@ -3232,7 +3285,24 @@ macro_rules! impl_engine_store {
                     .bind(team)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(AuditData { agents, days, actions, sends, messages, chats, events, dnc })
+                let reviewed = sqlx::query_as(
+                    "SELECT s.chat_id, COALESCE(s.sent_at, s.created_at) AS at, s.author, s.kind, \
+                     d.status AS draft_status, c.review_mode FROM sends s \
+                     JOIN chats ch ON ch.id = s.chat_id JOIN campaigns c ON c.id = ch.campaign_id \
+                     LEFT JOIN drafts d ON d.id = s.draft_id \
+                     WHERE s.team_id = $1 AND s.status = 'sent' AND s.kind <> 'invitation' \
+                     ORDER BY s.chat_id, s.created_at, s.id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                let resumed = sqlx::query_as(
+                    "SELECT id, resumed_at FROM chats WHERE team_id = $1 ORDER BY id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(AuditData { agents, days, actions, sends, messages, chats, events, dnc, reviewed, resumed })
             }
         }
     };

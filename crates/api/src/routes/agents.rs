@@ -35,6 +35,9 @@ const TIMEZONE_RANGE: (i64, i64) = (-12, 14);
 const MIN_PASSWORD_LEN: usize = 6;
 /// Longest accepted login or password.
 const MAX_CREDENTIAL_LEN: usize = 254;
+/// Bounds of the weekly and monthly invitation caps (our extension).
+const WEEKLY_CAP_RANGE: (i64, i64) = (1, 700);
+const MONTHLY_CAP_RANGE: (i64, i64) = (1, 3000);
 /// Length bounds of a verification code.
 const CODE_LEN: (usize, usize) = (4, 12);
 
@@ -94,6 +97,17 @@ pub struct Usage {
     #[schema(nullable = false)]
     next_message: Option<String>,
     working_hours: WorkingHoursView,
+    /// Our extension: today's day of the warm-up (1–3: 15–20 invitations, 4–7: 25–30, then
+    /// the configured range, never above 40), when warm-up is on and the agent has run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    warmup_day: Option<i64>,
+    /// Our extension: invitations of the last 7 days and the weekly cap.
+    invitations_week: i64,
+    invitations_week_cap: i64,
+    /// Our extension: invitations of the last 30 days and the monthly cap.
+    invitations_month: i64,
+    invitations_month_cap: i64,
 }
 
 /// Working hours as shown: the offset is always an integer (an IANA zone's offset now).
@@ -161,6 +175,11 @@ impl From<Agent> for AgentDetails {
                 next_invitation: a.usage.next_invitation.map(iso8601),
                 next_message: a.usage.next_message.map(iso8601),
                 working_hours: WorkingHoursView::of(a.working_hours, a.timezone_name),
+                warmup_day: a.usage.warmup_day,
+                invitations_week: a.usage.invitations_week,
+                invitations_week_cap: a.usage.weekly_invitation_cap,
+                invitations_month: a.usage.invitations_month,
+                invitations_month_cap: a.usage.monthly_invitation_cap,
             },
             limits: a.limits,
             settings: vec![
@@ -171,6 +190,10 @@ impl From<Agent> for AgentDetails {
                 SettingView {
                     key: "invitationsOnly",
                     value: a.settings.invitations_only,
+                },
+                SettingView {
+                    key: "warmup",
+                    value: a.settings.warmup,
                 },
             ],
         }
@@ -228,6 +251,10 @@ pub struct LimitsRequest {
     messages_min: Option<i64>,
     /// 2–500.
     messages_max: Option<i64>,
+    /// Our extension: most invitations in any 7 days (1–700, default 100).
+    invitations_weekly: Option<i64>,
+    /// Our extension: most invitations in any 30 days (1–3000, default 800).
+    invitations_monthly: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -236,6 +263,9 @@ pub enum SettingKey {
     SkipInNetwork,
     #[serde(rename = "invitationsOnly")]
     InvitationsOnly,
+    /// Our extension: ramp up the daily invitations of a new agent (on for new agents).
+    #[serde(rename = "warmup")]
+    Warmup,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -426,28 +456,53 @@ fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
                 limits.messages_max,
                 MESSAGES_MAX_RANGE,
             ),
+            (
+                "limits.invitationsWeekly",
+                limits.invitations_weekly,
+                WEEKLY_CAP_RANGE,
+            ),
+            (
+                "limits.invitationsMonthly",
+                limits.invitations_monthly,
+                MONTHLY_CAP_RANGE,
+            ),
         ];
         for (field, value, (min, max)) in ranges {
             if let Some(value) = value {
                 problems.check_range(field, value, min, max);
             }
         }
-        LimitsPatch {
+        let caps = (limits.invitations_weekly, limits.invitations_monthly);
+        let ranges = LimitsPatch {
             invitations_min: limits.invitations_min,
             invitations_max: limits.invitations_max,
             messages_min: limits.messages_min,
             messages_max: limits.messages_max,
-        }
+        };
+        (ranges, caps)
     });
+    let (limits, (weekly_invitation_cap, monthly_invitation_cap)) = match limits {
+        Some((ranges, caps)) => {
+            let any_range = ranges.invitations_min.is_some()
+                || ranges.invitations_max.is_some()
+                || ranges.messages_min.is_some()
+                || ranges.messages_max.is_some();
+            (any_range.then_some(ranges), caps)
+        }
+        None => (None, (None, None)),
+    };
     let mut patch = AgentSettingsPatch {
         working_hours,
         limits,
+        weekly_invitation_cap,
+        monthly_invitation_cap,
         ..AgentSettingsPatch::default()
     };
     for setting in body.settings.unwrap_or_default() {
         match setting.key {
             SettingKey::SkipInNetwork => patch.skip_in_network = Some(setting.value),
             SettingKey::InvitationsOnly => patch.invitations_only = Some(setting.value),
+            SettingKey::Warmup => patch.warmup = Some(setting.value),
         }
     }
     problems.into_result().map_err(ApiError::Validation)?;

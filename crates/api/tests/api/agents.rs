@@ -164,9 +164,22 @@ both_backends!(
         let usage = &body["usage"];
         assert_keys(
             usage,
-            &["invitations", "invitationsDaily", "messages", "messagesDaily", "workingHours"],
-            &["nextInvitation", "nextMessage"],
+            &[
+                "invitations",
+                "invitationsDaily",
+                "invitationsMonth",
+                "invitationsMonthCap",
+                "invitationsWeek",
+                "invitationsWeekCap",
+                "messages",
+                "messagesDaily",
+                "workingHours",
+            ],
+            &["nextInvitation", "nextMessage", "warmupDay"],
         );
+        assert_eq!(usage["invitationsWeekCap"], 100);
+        assert_eq!(usage["invitationsMonthCap"], 800);
+        assert_eq!(usage["invitationsMonth"], 0);
         assert_eq!(usage["invitations"], 0);
         assert_eq!(usage["messages"], 0);
         let invitations_daily = usage["invitationsDaily"].as_i64().expect("integer");
@@ -187,7 +200,8 @@ both_backends!(
             body["settings"],
             json!([
                 { "key": "skipInNetwork", "value": false },
-                { "key": "invitationsOnly", "value": false }
+                { "key": "invitationsOnly", "value": false },
+                { "key": "warmup", "value": true }
             ])
         );
         // The list item is the details without usage, limits and settings.
@@ -265,7 +279,8 @@ both_backends!(
             body["settings"],
             json!([
                 { "key": "skipInNetwork", "value": true },
-                { "key": "invitationsOnly", "value": false }
+                { "key": "invitationsOnly", "value": false },
+                { "key": "warmup", "value": true }
             ])
         );
         // Today's targets are drawn inside the new ranges.
@@ -285,7 +300,10 @@ both_backends!(
         app.put(
             app.key(),
             &path,
-            json!({ "settings": [{ "key": "invitationsOnly", "value": true }] }),
+            json!({ "settings": [
+                { "key": "invitationsOnly", "value": true },
+                { "key": "warmup", "value": false }
+            ] }),
         )
         .await
         .expect(200);
@@ -302,7 +320,8 @@ both_backends!(
             body["settings"],
             json!([
                 { "key": "skipInNetwork", "value": true },
-                { "key": "invitationsOnly", "value": true }
+                { "key": "invitationsOnly", "value": true },
+                { "key": "warmup", "value": false }
             ])
         );
         let invitations_daily = body["usage"]["invitationsDaily"].as_i64().expect("integer");

@@ -107,7 +107,7 @@ async fn create(app: &TestApp, key: &str, refs: &Refs, name: &str) -> String {
     let body = reply.expect(201);
     assert_eq!(
         keys(body),
-        ["id", "name", "preventAutoStart", "status"],
+        ["id", "name", "preventAutoStart", "reviewMode", "status"],
         "{body}"
     );
     id_of(body)
@@ -237,7 +237,7 @@ both_backends!(
         assert_eq!(
             created,
             json!({ "id": first, "name": "Fintech CFOs - Q3", "status": "active",
-                    "preventAutoStart": false })
+                    "preventAutoStart": false, "reviewMode": "off" })
         );
         let mut body = create_body(&refs, "Held back");
         body["preventAutoStart"] = json!(true);
@@ -248,7 +248,7 @@ both_backends!(
         assert_eq!(
             held,
             json!({ "id": second, "name": "Held back", "status": "paused",
-                    "preventAutoStart": true })
+                    "preventAutoStart": true, "reviewMode": "off" })
         );
 
         let items = list(&app, app.key(), "").await;
@@ -256,7 +256,7 @@ both_backends!(
         let item = &items[1];
         assert_eq!(
             keys(item),
-            ["agent", "createdAt", "id", "name", "product", "stats", "status"],
+            ["agent", "createdAt", "id", "name", "product", "reviewMode", "stats", "status"],
             "{item}"
         );
         assert_eq!(item["name"], "Fintech CFOs - Q3");

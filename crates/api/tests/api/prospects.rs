@@ -463,9 +463,9 @@ both_backends!(
                     "about": "Finance leader..."
                 },
                 "messages": [
-                    { "role": "assistant", "content": format!("assistant at {t0}"), "date": iso8601(t0) },
-                    { "role": "user", "content": format!("user at {}", t0 + 60_000), "date": iso8601(t0 + 60_000) },
-                    { "role": "assistant", "content": format!("assistant at {}", t0 + 120_000), "date": iso8601(t0 + 120_000) }
+                    { "role": "assistant", "content": format!("assistant at {t0}"), "date": iso8601(t0), "author": "ai" },
+                    { "role": "user", "content": format!("user at {}", t0 + 60_000), "date": iso8601(t0 + 60_000), "author": "prospect" },
+                    { "role": "assistant", "content": format!("assistant at {}", t0 + 120_000), "date": iso8601(t0 + 120_000), "author": "ai" }
                 ]
             })
         );

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The subscribable events with their names (`GET /v1/webhooks/events`).
-const EVENTS: [(&str, &str); 7] = [
+const EVENTS: [(&str, &str); 9] = [
     ("linkedin.invitation.sent", "LinkedIn Invitation Sent"),
     (
         "linkedin.invitation.accepted",
@@ -29,6 +29,8 @@ const EVENTS: [(&str, &str); 7] = [
     ),
     ("prospect.unqualified", "Prospect Unqualified"),
     ("prospect.qualified", "Prospect Qualified"),
+    ("draft.created", "AI Draft Waiting for Review"),
+    ("draft.expired", "AI Draft Expired"),
 ];
 
 /// The legacy test events with their categories (`GET /v1/webhooks/test/events`).

@@ -9,6 +9,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use outbound_core::review::ReviewMode;
 use outbound_engine::outreach::simulation::{Report, Simulation, SimulationConfig};
 
 use super::TempDir;
@@ -34,7 +35,35 @@ pub struct SimulateArgs {
     /// Print the report as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Review mode of every campaign: the AI's messages wait for a (simulated) person
+    #[arg(long, value_enum, default_value_t = ReviewArg::Off)]
+    pub review_mode: ReviewArg,
+    /// With a review mode: a simulated person approves each draft this many minutes after it
+    /// was written (without it, nobody approves and drafts expire)
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub auto_approve_after: Option<u32>,
 }
+
+/// `--review-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewArg {
+    Off,
+    FirstMessage,
+    All,
+}
+
+impl From<ReviewArg> for ReviewMode {
+    fn from(arg: ReviewArg) -> Self {
+        match arg {
+            ReviewArg::Off => ReviewMode::Off,
+            ReviewArg::FirstMessage => ReviewMode::FirstMessage,
+            ReviewArg::All => ReviewMode::All,
+        }
+    }
+}
+
+/// Milliseconds in a minute, for `--auto-approve-after`.
+const MINUTE_MS: i64 = 60_000;
 
 pub async fn run(args: SimulateArgs) -> Result<()> {
     let dir = TempDir::new("outbound-simulate")?;
@@ -53,6 +82,10 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         prospects: args.prospects,
         seed: args.seed,
         batch: BATCH,
+        review_mode: args.review_mode.into(),
+        auto_approve_after: args
+            .auto_approve_after
+            .map(|minutes| i64::from(minutes) * MINUTE_MS),
         ..SimulationConfig::default()
     };
     let bar = ProgressBar::new(u64::from(args.days));
@@ -117,6 +150,7 @@ fn human(report: &Report) -> Vec<String> {
         format!("unqualified             {}", f.unqualified),
         format!("skipped (DNC)           {}", f.skipped_dnc),
         format!("campaigns completed     {}", report.campaigns_completed),
+        format!("drafts approved         {}", report.drafts_approved),
         "violations:".to_owned(),
     ];
     for (name, count) in [
@@ -127,6 +161,10 @@ fn human(report: &Report) -> Vec<String> {
         ("duplicate_send", v.duplicate_send),
         ("followup_after_reply", v.followup_after_reply),
         ("paused_messaged", v.paused_messaged),
+        ("monthly_limit", v.monthly_limit),
+        ("warmup", v.warmup),
+        ("sent_without_approval", v.sent_without_approval),
+        ("ai_after_takeover", v.ai_after_takeover),
     ] {
         lines.push(format!("  {name:<22}{count}"));
     }

@@ -15,11 +15,20 @@
 //!   conversation, or the same text twice to one conversation within a minute;
 //! - `followup_after_reply`: a follow-up sent after the prospect's first reply;
 //! - `paused_messaged`: an invitation or message while the conversation or its agent was
-//!   paused.
+//!   paused;
+//! - `monthly_limit`: invitations beyond the monthly cap within any thirty days;
+//! - `warmup`: invitations of an agent with warm-up on beyond its warm-up day's maximum;
+//! - `sent_without_approval`: an AI message that its campaign's review mode holds, sent without
+//!   a draft a person approved;
+//! - `ai_after_takeover`: an AI message after a person's message in the same conversation,
+//!   with no resume in between.
 
+use outbound_core::agent::warmup_range;
+use outbound_core::review::{Author, DraftStatus, ReviewMode};
 use outbound_core::schedule::WorkingWindow;
 use outbound_core::time::Millis;
-use outbound_store::engine::{AuditData, action, day_key};
+use outbound_store::agents::MONTH;
+use outbound_store::engine::{AuditData, EngineAgent, SendKind, action, day_key, parse_day_key};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -51,6 +60,10 @@ pub struct Violations {
     pub duplicate_send: u64,
     pub followup_after_reply: u64,
     pub paused_messaged: u64,
+    pub monthly_limit: u64,
+    pub warmup: u64,
+    pub sent_without_approval: u64,
+    pub ai_after_takeover: u64,
 }
 
 impl Violations {
@@ -62,6 +75,10 @@ impl Violations {
             + self.duplicate_send
             + self.followup_after_reply
             + self.paused_messaged
+            + self.monthly_limit
+            + self.warmup
+            + self.sent_without_approval
+            + self.ai_after_takeover
     }
 }
 
@@ -84,6 +101,42 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
+/// The invitations of sorted `times` beyond `cap` within any `span`.
+fn over_cap(times: &[Millis], span: Millis, cap: i64) -> u64 {
+    let mut over = 0;
+    let mut start = 0;
+    for (i, at) in times.iter().enumerate() {
+        while times[start] <= at - span {
+            start += 1;
+        }
+        if i64::try_from(i - start + 1).unwrap_or(i64::MAX) > cap {
+            over += 1;
+        }
+    }
+    over
+}
+
+/// The warm-up day (1-based) of local day `day` for an agent with warm-up on.
+fn warmup_day_of(agent: &EngineAgent, day: &str) -> Option<u32> {
+    if !agent.settings.warmup {
+        return None;
+    }
+    let first = parse_day_key(agent.warmup_started.as_deref()?)?;
+    let n = (parse_day_key(day)? - first).num_days() + 1;
+    u32::try_from(n.max(1)).ok()
+}
+
+/// Whether a sent message of ledger kind `kind` waits for a person under `mode`.
+fn held_by_review(mode: &str, kind: &str) -> bool {
+    let Some(mode) = ReviewMode::parse(mode) else {
+        return false;
+    };
+    match SendKind::parse(kind) {
+        Some(SendKind::Message(kind)) => mode.holds(kind.draft_kind()),
+        _ => false,
+    }
+}
+
 fn within(at: Millis, intervals: Option<&Vec<(Millis, Option<Millis>)>>) -> bool {
     intervals.is_some_and(|list| {
         list.iter()
@@ -103,7 +156,7 @@ pub fn audit(data: &AuditData, outside: &Interventions) -> (Funnel, Violations) 
             (a.id.as_str(), window)
         })
         .collect();
-    let agents: HashMap<&str, &outbound_store::engine::EngineAgent> =
+    let agents: HashMap<&str, &EngineAgent> =
         data.agents.iter().map(|a| (a.id.as_str(), a)).collect();
     let targets: HashMap<(&str, &str), (i64, i64)> = data
         .days
@@ -133,10 +186,17 @@ pub fn audit(data: &AuditData, outside: &Interventions) -> (Funnel, Violations) 
         };
         let limits = agents.get(agent).map(|a| a.limits);
         let (target, range) = if *kind == action::INVITATION {
-            (
-                *invitations,
-                limits.map(|l| (l.invitations_min, l.invitations_max)),
-            )
+            let configured = limits.map(|l| (l.invitations_min, l.invitations_max));
+            let warmup_day = agents.get(agent).and_then(|a| warmup_day_of(a, day));
+            let range = match (configured, warmup_day) {
+                (Some(configured), Some(n)) => {
+                    let (_, most) = warmup_range(n, configured);
+                    violations.warmup += u64::try_from((done - most).max(0)).unwrap_or(0);
+                    Some(warmup_range(n, configured))
+                }
+                (configured, _) => configured,
+            };
+            (*invitations, range)
         } else {
             (*messages, limits.map(|l| (l.messages_min, l.messages_max)))
         };
@@ -153,14 +213,39 @@ pub fn audit(data: &AuditData, outside: &Interventions) -> (Funnel, Violations) 
         }
     }
     for (agent, times) in &invitations {
-        let cap = agents.get(agent).map_or(0, |a| a.weekly_invitation_cap);
-        let mut start = 0;
-        for (i, at) in times.iter().enumerate() {
-            while times[start] <= at - WEEK {
-                start += 1;
-            }
-            if i64::try_from(i - start + 1).unwrap_or(i64::MAX) > cap {
-                violations.weekly_limit += 1;
+        let agent = agents.get(agent);
+        let weekly = agent.map_or(0, |a| a.weekly_invitation_cap);
+        violations.weekly_limit += over_cap(times, WEEK, weekly);
+        let monthly = agent.map_or(0, |a| a.monthly_invitation_cap);
+        violations.monthly_limit += over_cap(times, MONTH, monthly);
+    }
+
+    // Review mode and take-overs, from the ledger.
+    let resumed: HashMap<&str, Option<Millis>> = data
+        .resumed
+        .iter()
+        .map(|(chat, at)| (chat.as_str(), *at))
+        .collect();
+    let mut person_wrote: HashMap<&str, Millis> = HashMap::new();
+    for message in &data.reviewed {
+        let chat = message.chat_id.as_str();
+        if message.author == Author::Person.as_str() {
+            person_wrote.insert(chat, message.at);
+            continue;
+        }
+        if held_by_review(&message.review_mode, &message.kind)
+            && message.draft_status.as_deref() != Some(DraftStatus::Sent.as_str())
+        {
+            violations.sent_without_approval += 1;
+        }
+        if let Some(person) = person_wrote.get(chat) {
+            let resumed_between = resumed
+                .get(chat)
+                .copied()
+                .flatten()
+                .is_some_and(|at| at > *person && at <= message.at);
+            if !resumed_between {
+                violations.ai_after_takeover += 1;
             }
         }
     }
@@ -329,6 +414,9 @@ mod tests {
             invitations_target: 2,
             messages_target: 2,
             weekly_invitation_cap: 2,
+            monthly_invitation_cap: 800,
+            warmup_started: None,
+            rate_limited_streak: 0,
             last_invitation_at: None,
             last_message_action_at: None,
         }

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use outbound_core::agent::AgentEvent;
 use outbound_core::plan::Plan;
 use outbound_core::prompt::{FollowUp, PromptType, SectionsPatch};
+use outbound_core::review::DraftStatus;
 use outbound_core::review::ReviewMode;
 use outbound_core::secrets::SecretBox;
 use outbound_core::time::Millis;
@@ -25,9 +26,11 @@ use outbound_linkedin::{
     SandboxConnector, SearchHit, SendProbe, Sent, SentRef,
 };
 use outbound_store::Store;
+use outbound_store::StoreError;
 use outbound_store::agents::{AgentChange, AgentSettingsPatch, WorkingHoursPatch};
 use outbound_store::campaigns::NewCampaign;
 use outbound_store::chats::{ChatFilter, ChatPage};
+use outbound_store::drafts::DraftFilter;
 use outbound_store::imports::{NewImportRow, source};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +58,8 @@ const INTERVENTION_SPREAD: usize = 5;
 const PICK_LIMIT: i64 = 20;
 /// Password of the simulated LinkedIn accounts.
 const PASSWORD: &str = "simulated-password";
+/// Pending drafts the simulated reviewer reads per page.
+const REVIEW_PAGE: i64 = 500;
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +109,8 @@ pub struct Report {
     pub engine_tasks: u64,
     /// Calls to the (simulated) LinkedIn connector.
     pub connector_calls: u64,
+    /// Drafts the simulated person approved (`--review-mode`).
+    pub drafts_approved: u64,
 }
 
 /// Where a run is, for a progress display.
@@ -315,6 +322,9 @@ fn agent_settings(i: u32) -> AgentSettingsPatch {
         limits: None,
         skip_in_network: Some(i % 4 == 3),
         invitations_only: None,
+        warmup: None,
+        weekly_invitation_cap: None,
+        monthly_invitation_cap: None,
     }
 }
 
@@ -370,6 +380,9 @@ pub struct Simulation {
     outside: Interventions,
     /// Conversations paused on a day, to resume later.
     paused: BTreeMap<u32, Vec<String>>,
+    /// Drafts the simulated reviewer approved, and when the next one is due.
+    approved: u64,
+    next_approval: Option<Millis>,
 }
 
 impl Simulation {
@@ -492,6 +505,8 @@ impl Simulation {
             config,
             outside,
             paused: BTreeMap::new(),
+            approved: 0,
+            next_approval: None,
         })
     }
 
@@ -509,7 +524,8 @@ impl Simulation {
                 .await?
                 .map(|at| at.max(self.clock.now()) + TICK);
             let event = events.get(next_event).map(|(at, _)| *at);
-            let Some(target) = [task, event].into_iter().flatten().min() else {
+            let approval = self.next_approval;
+            let Some(target) = [task, event, approval].into_iter().flatten().min() else {
                 break;
             };
             if target >= end {
@@ -524,6 +540,7 @@ impl Simulation {
                 self.intervene(intervention, now).await?;
                 next_event += 1;
             }
+            self.approve_due(now).await?;
             self.engine.run_all_due(now).await?;
             let day = u32::try_from((now - start) / DAY).unwrap_or(self.config.days);
             progress(Progress {
@@ -643,6 +660,52 @@ impl Simulation {
         Ok(picked)
     }
 
+    /// The simulated reviewer: approves, as written, every pending draft written at least
+    /// `auto_approve_after` ago, and notes when the next one is due.
+    async fn approve_due(&mut self, now: Millis) -> EngineResult<()> {
+        let Some(delay) = self.config.auto_approve_after else {
+            return Ok(());
+        };
+        if self.config.review_mode == ReviewMode::Off {
+            return Ok(());
+        }
+        let filter = DraftFilter {
+            status: Some(DraftStatus::Pending),
+            ..DraftFilter::default()
+        };
+        let mut next = None;
+        let mut offset = 0;
+        loop {
+            let page = self
+                .store
+                .list_drafts(&self.team, &filter, &ChatPage::Offset(offset), REVIEW_PAGE)
+                .await?;
+            for draft in &page {
+                let due = draft.created_at + delay;
+                if due <= now {
+                    match self
+                        .store
+                        .approve_draft(&self.team, &draft.id, None, now)
+                        .await
+                    {
+                        Ok(_) => self.approved += 1,
+                        // Superseded or expired meanwhile: nothing to approve.
+                        Err(StoreError::DraftNotPending(_)) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                } else {
+                    next = Some(next.map_or(due, |n: Millis| n.min(due)));
+                }
+            }
+            if i64::try_from(page.len()).unwrap_or(0) < REVIEW_PAGE {
+                break;
+            }
+            offset += REVIEW_PAGE;
+        }
+        self.next_approval = next;
+        Ok(())
+    }
+
     async fn finish(self, end: Millis) -> EngineResult<Report> {
         let data = self.store.audit_data(&self.team).await?;
         let mut outside = self.outside;
@@ -675,6 +738,7 @@ impl Simulation {
             campaigns_completed: u64::try_from(completed).unwrap_or(0),
             engine_tasks: stats.tasks,
             connector_calls: stats.connector_calls,
+            drafts_approved: self.approved,
         })
     }
 }

@@ -10,7 +10,7 @@
 //! - reads from LinkedIn that fail are retried with backoff; refusals that end a conversation
 //!   (502–505) end it; an expired session puts the agent in `auth_needed` with an alert.
 
-use outbound_core::agent::{AgentStatus, Alert, Severity};
+use outbound_core::agent::{AgentStatus, Alert, Severity, warmup_range};
 use outbound_core::conversation::{Qualification, status};
 use outbound_core::review::{Author, DraftStatus};
 use outbound_core::schedule::{BadWindow, WorkingWindow};
@@ -25,7 +25,7 @@ use outbound_store::drafts::{Draft, NewDraft};
 use outbound_store::engine::{
     AgentOp, CampaignContext, ChatOp, Claimed, EngineAgent, EngineChat, HistoryMessage,
     MessageKind, NewSend, NewTask, Origin, PARKED, PendingSend, SendKind, SendOutcome, SendSettle,
-    Settled, Settlement, Task, TaskOp, day_key, kind, task_id,
+    Settled, Settlement, Task, TaskOp, day_key, kind, parse_day_key, task_id,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -337,11 +337,25 @@ fn rollover_in(
             invitations_target: agent.invitations_target,
             messages_target: agent.messages_target,
             reset: false,
+            warmup: None,
         });
     }
     let limits = agent.limits;
+    let configured = (limits.invitations_min, limits.invitations_max);
+    let warmup = agent.settings.warmup.then(|| {
+        let started = agent.warmup_started.clone().unwrap_or_else(|| key.clone());
+        let first = parse_day_key(&started).unwrap_or(day.date);
+        let warmup_day = (day.date - first).num_days().max(0) + 1;
+        (started, warmup_day)
+    });
+    let invitation_range = match &warmup {
+        Some((_, warmup_day)) => {
+            warmup_range(u32::try_from(*warmup_day).unwrap_or(u32::MAX), configured)
+        }
+        None => configured,
+    };
     let (invitations, messages) = rules::targets(
-        (limits.invitations_min, limits.invitations_max),
+        invitation_range,
         (limits.messages_min, limits.messages_max),
         (inner.unit(), inner.unit()),
     );
@@ -352,6 +366,7 @@ fn rollover_in(
         invitations_target: invitations,
         messages_target: messages,
         reset: true,
+        warmup,
     })
 }
 
@@ -359,8 +374,9 @@ fn rollover_in(
 struct AgentState {
     agent: EngineAgent,
     account: Option<Result<Account, String>>,
-    /// Invitations of the last seven days.
+    /// Invitations of the last seven and thirty days.
     weekly: i64,
+    monthly: i64,
 }
 
 /// A send a slot decided on.
@@ -433,12 +449,17 @@ impl<'e> Batch<'e> {
             .filter(|t| t.kind == kind::INVITE_SLOT)
             .filter_map(|t| t.agent_id.clone())
             .collect();
-        let weekly = if inviting.is_empty() {
-            HashMap::new()
+        let (weekly, monthly) = if inviting.is_empty() {
+            (HashMap::new(), HashMap::new())
         } else {
-            store
-                .invitations_since(&inviting, now - rules::WEEK)
-                .await?
+            (
+                store
+                    .invitations_since(&inviting, now - rules::WEEK)
+                    .await?,
+                store
+                    .invitations_since(&inviting, now - outbound_store::agents::MONTH)
+                    .await?,
+            )
         };
         let agents = store
             .engine_agents(&agent_ids)
@@ -447,6 +468,7 @@ impl<'e> Batch<'e> {
             .map(|agent| {
                 let state = AgentState {
                     weekly: weekly.get(&agent.id).copied().unwrap_or(0),
+                    monthly: monthly.get(&agent.id).copied().unwrap_or(0),
                     account: None,
                     agent,
                 };
@@ -806,9 +828,13 @@ impl<'e> Batch<'e> {
             self.wake_at_opening(task, &window, now);
             return Ok(());
         };
-        let weekly = self.agents.get(&agent.id).map_or(0, |s| s.weekly);
+        let (weekly, monthly) = self
+            .agents
+            .get(&agent.id)
+            .map_or((0, 0), |s| (s.weekly, s.monthly));
         if agent.invitations_today >= agent.invitations_target
             || weekly >= agent.weekly_invitation_cap
+            || monthly >= agent.monthly_invitation_cap
         {
             let day_end = agent.day_ends_at.unwrap_or(now + rules::DAY);
             self.wake_at_opening(task, &window, day_end);
