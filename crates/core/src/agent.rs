@@ -278,7 +278,7 @@ pub fn warmup_range(day: u32, configured: (i64, i64)) -> (i64, i64) {
         .iter()
         .find(|(last, _)| day <= *last)
         .map_or(configured, |(_, range)| *range);
-    let ceiling = configured.1.min(WARMUP_DAILY_CEILING).max(1);
+    let ceiling = configured.1.clamp(1, WARMUP_DAILY_CEILING);
     (min.min(ceiling), max.min(ceiling))
 }
 
