@@ -154,10 +154,21 @@ pub fn next_status(
     alerts: &[Alert],
     event: AgentEvent,
 ) -> Result<AgentStatus, Refusal> {
-    if event == AgentEvent::Resume && !alerts.is_empty() {
+    if event == AgentEvent::Resume && alerts.iter().any(|a| !a.is_cleared_by_resume()) {
         return Err(Refusal::HasAlerts);
     }
     Ok(status.apply(event)?)
+}
+
+/// Alert type of the circuit breaker: the agent stopped itself to protect the LinkedIn account
+/// (a restriction, a security check, repeated rate limits); a person's resume acknowledges it.
+pub const SAFETY_ALERT: &str = "safety";
+
+impl Alert {
+    /// Whether resuming the agent acknowledges (and clears) this alert.
+    pub fn is_cleared_by_resume(&self) -> bool {
+        self.kind == SAFETY_ALERT
+    }
 }
 
 /// How serious an alert is.

@@ -2,7 +2,8 @@
 //!
 //! The subscribable events are Kakiyo's six plus `prospect.qualified` (our extension, sent when
 //! a prospect is qualified automatically or by hand); `*` subscribes to all of those. The review
-//! queue's `draft.created` and `draft.expired` reach only the webhooks that name them
+//! queue's `draft.created` and `draft.expired`, and the circuit breaker's `agent.stopped`, reach
+//! only the webhooks that name them
 //! ([`EventType::is_opt_in`]), so that a `*` receiver written for Kakiyo sees nothing new. A delivery body is
 //! `{"event", "teamId", "timestamp", "data"}` in that order, as compact JSON.
 //!
@@ -28,10 +29,11 @@ pub enum EventType {
     Qualified,
     DraftCreated,
     DraftExpired,
+    AgentStopped,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::InvitationSent,
         EventType::InvitationAccepted,
         EventType::MessageSent,
@@ -41,6 +43,7 @@ impl EventType {
         EventType::Qualified,
         EventType::DraftCreated,
         EventType::DraftExpired,
+        EventType::AgentStopped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl EventType {
             EventType::Qualified => "prospect.qualified",
             EventType::DraftCreated => "draft.created",
             EventType::DraftExpired => "draft.expired",
+            EventType::AgentStopped => "agent.stopped",
         }
     }
 
@@ -69,12 +73,16 @@ impl EventType {
             EventType::Qualified => "Prospect Qualified",
             EventType::DraftCreated => "AI Draft Waiting for Review",
             EventType::DraftExpired => "AI Draft Expired",
+            EventType::AgentStopped => "Agent Stopped to Protect the Account",
         }
     }
 
     /// Delivered only to webhooks that subscribe to it by name, not to `*`.
     pub fn is_opt_in(self) -> bool {
-        matches!(self, EventType::DraftCreated | EventType::DraftExpired)
+        matches!(
+            self,
+            EventType::DraftCreated | EventType::DraftExpired | EventType::AgentStopped
+        )
     }
 
     pub fn parse(value: &str) -> Option<EventType> {

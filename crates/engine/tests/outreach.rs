@@ -3,7 +3,8 @@
 //! one — follow-ups cancelled by a reply, DNC added mid-campaign, pause and resume of agents,
 //! campaigns and conversations, `invitationsOnly`, `skipInNetwork`, ongoing conversations,
 //! logins with a verification code, completion, sending at most once across a crash, review
-//! mode (drafts approved, edited, rejected, superseded, expired) and a person's take-over.
+//! mode (drafts approved, edited, rejected, superseded, expired), a person's take-over, the
+//! warm-up and caps over sixty days, the circuit breaker and withdrawn invitations.
 
 pub mod common;
 
@@ -125,6 +126,10 @@ struct Wrapped {
     deliveries: Arc<Mutex<HashMap<String, u32>>>,
     crash_after_send: Arc<AtomicBool>,
     crash_before_send: Arc<AtomicBool>,
+    /// Every invitation answers "rate limited" while set.
+    rate_limit_invites: Arc<AtomicBool>,
+    /// The URL of each withdrawn invitation.
+    withdrawals: Arc<Mutex<Vec<String>>>,
 }
 
 impl Wrapped {
@@ -135,6 +140,8 @@ impl Wrapped {
             deliveries: Arc::default(),
             crash_after_send: Arc::default(),
             crash_before_send: Arc::default(),
+            rate_limit_invites: Arc::default(),
+            withdrawals: Arc::default(),
         }
     }
 
@@ -179,6 +186,11 @@ impl LinkedInConnector for Wrapped {
         note: Option<&str>,
         at: Millis,
     ) -> Result<Sent, ConnectorError> {
+        if self.rate_limit_invites.load(Ordering::SeqCst) {
+            return Err(ConnectorError::RateLimited {
+                retry_after: Some(Duration::from_secs(60)),
+            });
+        }
         let sent = self.inner.invite(account, url, note, at).await?;
         *self
             .deliveries
@@ -199,6 +211,19 @@ impl LinkedInConnector for Wrapped {
         self.inner
             .invitation_state(account, url, invited_at, now)
             .await
+    }
+
+    async fn withdraw_invitation(
+        &self,
+        account: &Account,
+        url: &str,
+        invitation_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        self.inner
+            .withdraw_invitation(account, url, invitation_id)
+            .await?;
+        self.withdrawals.lock().expect("lock").push(url.to_owned());
+        Ok(())
     }
 
     async fn send_message(
@@ -1068,5 +1093,87 @@ both_backends!(
         assert!(agent.usage.warmup_day.is_some_and(|d| d >= 60), "{:?}", agent.usage.warmup_day);
         let (_, violations) = outbound_engine::outreach::audit::audit(&data, &Default::default());
         assert_eq!(violations.total(), 0, "{violations:?}");
+    }
+);
+
+// ---- the circuit breaker and withdrawals -----------------------------------------------------
+
+impl World {
+    async fn agent_details(&self) -> outbound_store::agents::Agent {
+        self.store
+            .get_agent(&self.team, &self.agent)
+            .await
+            .expect("agent")
+    }
+}
+
+both_backends!(
+    /// A LinkedIn restriction stops the agent at once with a safety alert and `agent.stopped`;
+    /// nothing more goes out until a person resumes it, and the resume clears the alert.
+    async fn the_breaker_stops_an_agent_on_a_restriction(db) {
+        let network = SandboxConfig {
+            restrict_above_daily_invitations: Some(5),
+            ..quiet_network()
+        };
+        let world = World::new(db, network, always_on(false, true), "sam@example.com").await;
+        world.add(0, 20, false).await;
+        world.run_for(DAY).await;
+        assert_eq!(world.invitations().await, 5, "the sixth invitation met the restriction");
+        let agent = world.agent_details().await;
+        assert_eq!(agent.status, AgentStatus::Paused);
+        let alert = agent.alerts.iter().find(|a| a.kind == "safety").expect("a safety alert");
+        assert_eq!(alert.sub_type, "restricted");
+        assert_eq!(world.events("agent.stopped").await, 1);
+        world.run_for(3 * DAY).await;
+        assert_eq!(world.invitations().await, 5, "a stopped agent does nothing");
+        let resumed = world
+            .store
+            .transition_agent(&world.team, &world.agent, AgentEvent::Resume, AgentChange::Nothing)
+            .await
+            .expect("a person resumes it");
+        assert_eq!(resumed.status, AgentStatus::Running);
+        assert!(resumed.alerts.iter().all(|a| a.kind != "safety"), "{:?}", resumed.alerts);
+    }
+);
+
+both_backends!(
+    /// Rate limits in a row trip the breaker too; a sent invitation resets the streak.
+    async fn repeated_rate_limits_stop_an_agent(db) {
+        let world = World::new(db, quiet_network(), always_on(false, true), "sam@example.com").await;
+        world.add(0, 40, false).await;
+        world.run_for(HOUR).await;
+        let before = world.invitations().await;
+        assert!(before > 0);
+        world.connector.rate_limit_invites.store(true, Ordering::SeqCst);
+        world.run_for(2 * DAY).await;
+        let agent = world.agent_details().await;
+        assert_eq!(agent.status, AgentStatus::Paused, "{:?}", agent.alerts);
+        let alert = agent.alerts.iter().find(|a| a.kind == "safety").expect("a safety alert");
+        assert_eq!(alert.sub_type, "rate_limited");
+        assert_eq!(world.invitations().await, before, "nothing went out meanwhile");
+    }
+);
+
+both_backends!(
+    /// An invitation nobody answers for 21 days is withdrawn, once, and the conversation
+    /// plans nothing more.
+    async fn unanswered_invitations_are_withdrawn_after_three_weeks(db) {
+        let network = SandboxConfig {
+            acceptance_rate: 0.0,
+            ..quiet_network()
+        };
+        let world = World::new(db, network, always_on(false, false), "sam@example.com").await;
+        let chats = world.add(0, 2, false).await;
+        world.run_for(20 * DAY).await;
+        assert_eq!(world.invitations().await, 2);
+        assert!(world.connector.withdrawals.lock().expect("lock").is_empty(), "not before 21 days");
+        world.run_for(3 * DAY).await;
+        let mut withdrawn = world.connector.withdrawals.lock().expect("lock").clone();
+        withdrawn.sort();
+        let mut urls: Vec<String> = chats.iter().map(|(_, url)| url.clone()).collect();
+        urls.sort();
+        assert_eq!(withdrawn, urls);
+        world.run_for(30 * DAY).await;
+        assert_eq!(world.connector.withdrawals.lock().expect("lock").len(), 2, "once each");
     }
 );

@@ -169,6 +169,10 @@ pub enum ConnectorError {
     /// The session is gone or the credentials are refused: the agent needs a new login.
     #[error("the LinkedIn session expired")]
     SessionExpired,
+    /// LinkedIn restricted the account, or stopped it with a security check mid-session: the
+    /// agent must stop at once until a person looks (the circuit breaker).
+    #[error("LinkedIn restricted the account: {0}")]
+    Restricted(String),
     /// A temporary failure (network, 5xx): retry with backoff.
     #[error("temporary failure: {0}")]
     Transient(String),
@@ -232,6 +236,20 @@ pub trait LinkedInConnector: Send + Sync {
         invited_at: Millis,
         now: Millis,
     ) -> Result<InvitationState, ConnectorError>;
+
+    /// Withdraws the pending invitation to the profile; `invitation_id` is what
+    /// [`LinkedInConnector::invite`] returned for it. A backend that cannot withdraw answers
+    /// `Rejected` (the default).
+    async fn withdraw_invitation(
+        &self,
+        _account: &Account,
+        _profile_url: &str,
+        _invitation_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Rejected(
+            "this LinkedIn backend cannot withdraw invitations".into(),
+        ))
+    }
 
     /// Sends a message. A retry of the same send passes the same `idempotency_key` and `at`.
     async fn send_message(

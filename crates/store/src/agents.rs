@@ -545,6 +545,10 @@ macro_rules! impl_agent_store {
                 let mut agent = Self::agent_in(&mut tx, team, id).await?;
                 agent.status =
                     next_status(agent.status, &agent.alerts, event).map_err(refusal_to_error)?;
+                if event == AgentEvent::Resume {
+                    // A person looked: the circuit breaker's alerts are acknowledged.
+                    agent.alerts.retain(|a| !a.is_cleared_by_resume());
+                }
                 match change {
                     AgentChange::Nothing => {}
                     AgentChange::RaiseAlert(alert) => {

@@ -813,6 +813,8 @@ pub enum ChatOp {
     DropMessage { chat: String },
     /// The pending message could not be written now: due again at `due`.
     Postpone { chat: String, due: Millis },
+    /// The pending invitation was withdrawn (it stayed unanswered too long).
+    Withdrawn { chat: String, at: Millis },
     /// The model's verdict on the conversation, with its one-line reason.
     Judged {
         chat: String,
@@ -835,6 +837,7 @@ impl ChatOp {
             | ChatOp::Enriched { chat, .. }
             | ChatOp::MessageSent { chat, .. }
             | ChatOp::Drafted { chat, .. }
+            | ChatOp::Withdrawn { chat, .. }
             | ChatOp::MessageReleased { chat, .. }
             | ChatOp::Received { chat, .. }
             | ChatOp::DropMessage { chat }
@@ -899,6 +902,12 @@ pub enum AgentOp {
     },
     /// The agent's alerts are replaced by `alert` (its status stays).
     ReplaceAlerts { agent: String, alert: Alert },
+    /// LinkedIn rate-limited the agent once more (the breaker's streak grows; any sent
+    /// invitation or message ends it).
+    RateLimited { agent: String },
+    /// The circuit breaker: a running agent stops (`paused`) with `alert` until a person
+    /// resumes it; event `agent.stopped`.
+    Tripped { agent: String, alert: Alert },
 }
 
 /// Everything a batch of engine work changes, applied in one transaction.
@@ -1045,6 +1054,9 @@ pub trait EngineStore {
         limit: i64,
     ) -> StoreResult<Vec<EngineChat>>;
 
+    /// The provider's id of the sent invitation of each of `chats` that has one.
+    async fn invitation_ids(&self, chats: &[String]) -> StoreResult<HashMap<String, String>>;
+
     /// Invitations each agent sent after `since`.
     async fn invitations_since(
         &self,
@@ -1110,6 +1122,7 @@ struct ChatStateRow {
     replies_seen_at: Option<i64>,
     draft_id: Option<String>,
     score_reason: Option<String>,
+    withdrawn_at: Option<i64>,
 }
 
 impl ChatStateRow {
@@ -1145,7 +1158,7 @@ macro_rules! chat_state_columns {
          ch.qualification, ch.score, ch.has_responded, ch.messages_sent, ch.last_message_at, \
          ch.last_response_at, ch.qualified_at, ch.invited_at, ch.accepted_at, ch.enriched_at, \
          ch.next_message_at, ch.next_message_kind, ch.followups_sent, ch.replies_seen_at, \
-         ch.draft_id, ch.score_reason \
+         ch.draft_id, ch.score_reason, ch.withdrawn_at \
          FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id WHERE ch.id IN ("
     };
 }
@@ -1400,6 +1413,12 @@ fn apply_chat_op(work: &mut ChatWork, op: &ChatOp, won: &HashSet<String>, fx: &m
                 row.set_next(*due, MessageKind::FollowUp);
                 fx.pull(&row.agent_id, *due);
             }
+        }
+        ChatOp::Withdrawn { at, .. } => {
+            if row.status != status::INVITATION_SENT {
+                return;
+            }
+            row.withdrawn_at = Some(*at);
         }
         ChatOp::Drafted { draft, .. } => {
             if row.finished() || row.draft_id.is_some() {
@@ -1734,7 +1753,7 @@ macro_rules! impl_engine_store {
                         "WITH v(id, status, qualification, score, has_responded, messages_sent, \
                          last_message_at, last_response_at, qualified_at, invited_at, accepted_at, \
                          enriched_at, next_message_at, next_message_kind, followups_sent, \
-                         replies_seen_at, draft_id, score_reason) AS (",
+                         replies_seen_at, draft_id, score_reason, withdrawn_at) AS (",
                     );
                     query.push_values(chunk, |mut values, work| {
                         let row = &work.row;
@@ -1756,7 +1775,8 @@ macro_rules! impl_engine_store {
                             .push_bind(row.followups_sent)
                             .push_bind(row.replies_seen_at)
                             .push_bind(row.draft_id.clone())
-                            .push_bind(row.score_reason.clone());
+                            .push_bind(row.score_reason.clone())
+                            .push_bind(row.withdrawn_at);
                     });
                     query.push(
                         ") UPDATE chats SET status = v.status, qualification = v.qualification, \
@@ -1767,7 +1787,8 @@ macro_rules! impl_engine_store {
                          enriched_at = v.enriched_at, next_message_at = v.next_message_at, \
                          next_message_kind = v.next_message_kind, \
                          followups_sent = v.followups_sent, replies_seen_at = v.replies_seen_at, \
-                         draft_id = v.draft_id, score_reason = v.score_reason, updated_at = ",
+                         draft_id = v.draft_id, score_reason = v.score_reason, \
+                         withdrawn_at = v.withdrawn_at, updated_at = ",
                     );
                     query.push_bind(now).push(" FROM v WHERE chats.id = v.id");
                     query.build().execute(&mut **tx).await?;
@@ -2051,6 +2072,18 @@ macro_rules! impl_engine_store {
                                 .execute(&mut **tx)
                                 .await?;
                         }
+                        AgentOp::RateLimited { agent } => {
+                            sqlx::query(
+                                "UPDATE agents SET rate_limited_streak = rate_limited_streak + 1 \
+                                 WHERE id = $1",
+                            )
+                            .bind(agent)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        AgentOp::Tripped { agent, alert } => {
+                            Self::trip_breaker_in(tx, agent, alert, now).await?;
+                        }
                     }
                 }
                 let usage: Vec<(&String, &UsageDelta)> = usage.iter().collect();
@@ -2069,11 +2102,60 @@ macro_rules! impl_engine_store {
                         ") UPDATE agents SET invitations_today = agents.invitations_today + v.invitations, \
                          messages_today = agents.messages_today + v.messages, \
                          last_invitation_at = COALESCE(v.last_invitation_at, agents.last_invitation_at), \
-                         last_message_action_at = COALESCE(v.last_message_at, agents.last_message_action_at) \
+                         last_message_action_at = COALESCE(v.last_message_at, agents.last_message_action_at), \
+                         rate_limited_streak = 0 \
                          FROM v WHERE agents.id = v.id",
                     );
                     query.build().execute(&mut **tx).await?;
                 }
+                Ok(())
+            }
+
+            /// Stops a running agent with a safety alert and records `agent.stopped`.
+            async fn trip_breaker_in(
+                tx: &mut sqlx::Transaction<'static, <$store as crate::Backend>::Db>,
+                agent: &str,
+                alert: &Alert,
+                now: Millis,
+            ) -> StoreResult<()> {
+                let Some((current, alerts)) = Self::agent_status_in(tx, agent).await? else {
+                    return Ok(());
+                };
+                if current != AgentStatus::Running {
+                    return Ok(());
+                }
+                let team: String = sqlx::query_scalar("SELECT team_id FROM agents WHERE id = $1")
+                    .bind(agent)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE agents SET status = $2, alerts = $3, rate_limited_streak = 0, \
+                     updated_at = $4 WHERE id = $1",
+                )
+                .bind(agent)
+                .bind(AgentStatus::Paused.as_str())
+                .bind(alerts_json(&with_alert(alerts, alert.clone())))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                let data = json!({
+                    "agentId": agent,
+                    "status": AgentStatus::Paused.as_str(),
+                    "alert": alert,
+                    "timestamp": iso8601(now),
+                });
+                sqlx::query(
+                    "INSERT INTO events (id, team_id, event_type, data, occurred_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new_id())
+                .bind(&team)
+                .bind(EventType::AgentStopped.as_str())
+                .bind(data.to_string())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                tracing::warn!(agent, alert = %alert.sub_type, "circuit breaker: agent stopped");
                 Ok(())
             }
 
@@ -2889,6 +2971,25 @@ macro_rules! impl_engine_store {
                     counts.extend(rows);
                 }
                 Ok(counts)
+            }
+
+            async fn invitation_ids(&self, chats: &[String]) -> StoreResult<HashMap<String, String>> {
+                let mut found = HashMap::new();
+                for chunk in unique(chats.iter().map(String::as_str)).chunks(INSERT_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
+                        "SELECT chat_id, provider_id FROM sends WHERE kind = 'invitation' \
+                         AND status = 'sent' AND provider_id IS NOT NULL AND chat_id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    list.push_unseparated(")");
+                    let rows: Vec<(String, String)> =
+                        query.build_query_as().fetch_all(self.engine_pool()).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
             }
 
             async fn begin_sends(&self, sends: &[NewSend]) -> StoreResult<Vec<bool>> {

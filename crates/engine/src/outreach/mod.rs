@@ -83,6 +83,8 @@ pub struct EngineConfig {
     pub plan_interval: Millis,
     /// How long a draft of a review-mode campaign waits for a person before it expires.
     pub draft_ttl: Millis,
+    /// How long an invitation may stay unanswered before it is withdrawn.
+    pub withdraw_after: Millis,
 }
 
 impl Default for EngineConfig {
@@ -99,6 +101,7 @@ impl Default for EngineConfig {
             max_attempts: 8,
             plan_interval: 30_000,
             draft_ttl: outbound_core::review::DEFAULT_DRAFT_TTL,
+            withdraw_after: rules::INVITATION_PATIENCE,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! - reads from LinkedIn that fail are retried with backoff; refusals that end a conversation
 //!   (502–505) end it; an expired session puts the agent in `auth_needed` with an alert.
 
-use outbound_core::agent::{AgentStatus, Alert, Severity, warmup_range};
+use outbound_core::agent::{AgentStatus, Alert, SAFETY_ALERT, Severity, warmup_range};
 use outbound_core::conversation::{Qualification, status};
 use outbound_core::review::{Author, DraftStatus};
 use outbound_core::schedule::{BadWindow, WorkingWindow};
@@ -87,6 +87,40 @@ fn credentials_alert(detail: &str) -> Alert {
     )
 }
 
+/// LinkedIn's rate limits in a row after which the circuit breaker stops an agent.
+pub const BREAKER_RATE_LIMITS: i64 = 5;
+
+fn safety_alert(sub_type: &str, message: &str) -> Alert {
+    Alert {
+        kind: SAFETY_ALERT.to_owned(),
+        sub_type: sub_type.to_owned(),
+        message: message.to_owned(),
+        severity: Severity::Error,
+    }
+}
+
+/// The breaker's alert for `error`, when it must stop the agent (`streak`: rate limits in a
+/// row, this one included).
+fn breaker_alert(error: &ConnectorError, streak: i64) -> Option<Alert> {
+    match error {
+        ConnectorError::Restricted(detail) => Some(safety_alert(
+            "restricted",
+            &format!(
+                "LinkedIn restricted the account ({detail}). The agent stopped: check the account \
+                 on LinkedIn, then resume the agent"
+            ),
+        )),
+        ConnectorError::RateLimited { .. } if streak >= BREAKER_RATE_LIMITS => Some(safety_alert(
+            "rate_limited",
+            &format!(
+                "LinkedIn refused {streak} actions in a row as too many. The agent stopped: \
+                 lower its limits, then resume it"
+            ),
+        )),
+        _ => None,
+    }
+}
+
 /// What a connector error means for the task at hand.
 enum Failure {
     /// The conversation ends with this status (502–505).
@@ -99,6 +133,8 @@ enum Failure {
     Unknown(String),
     /// A permanent refusal.
     Refused(String),
+    /// The circuit breaker stopped the agent.
+    Stopped,
 }
 
 fn failure(error: &ConnectorError) -> Failure {
@@ -107,6 +143,7 @@ fn failure(error: &ConnectorError) -> Failure {
     }
     match error {
         ConnectorError::SessionExpired => Failure::Session,
+        ConnectorError::Restricted(_) => Failure::Stopped,
         ConnectorError::RateLimited { retry_after } => Failure::Later(
             retry_after.map(|d| Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)),
         ),
@@ -684,6 +721,50 @@ impl<'e> Batch<'e> {
         });
     }
 
+    /// What `error` means, after the circuit breaker looked at it: a restriction, or too many
+    /// rate limits in a row, stops the agent (`Failure::Stopped`).
+    fn classify(&mut self, agent_id: &str, error: &ConnectorError) -> Failure {
+        let mut streak = 0;
+        if matches!(error, ConnectorError::RateLimited { .. }) {
+            if let Some(state) = self.agents.get_mut(agent_id) {
+                state.agent.rate_limited_streak += 1;
+                streak = state.agent.rate_limited_streak;
+            }
+            self.out.agents.push(AgentOp::RateLimited {
+                agent: agent_id.to_owned(),
+            });
+        }
+        match breaker_alert(error, streak) {
+            Some(alert) => {
+                self.trip(agent_id, alert);
+                Failure::Stopped
+            }
+            None => failure(error),
+        }
+    }
+
+    /// Stops a running agent at once (in memory, so the rest of the batch leaves it alone,
+    /// and in the settlement).
+    fn trip(&mut self, agent_id: &str, alert: Alert) {
+        if let Some(state) = self.agents.get_mut(agent_id) {
+            if state.agent.status != AgentStatus::Running {
+                return;
+            }
+            state.agent.status = AgentStatus::Paused;
+            state.agent.rate_limited_streak = 0;
+        }
+        self.out.agents.push(AgentOp::Tripped {
+            agent: agent_id.to_owned(),
+            alert,
+        });
+    }
+
+    fn is_running(&self, agent_id: &str) -> bool {
+        self.agents
+            .get(agent_id)
+            .is_some_and(|s| s.agent.status == AgentStatus::Running)
+    }
+
     /// Starts the agent's new local day if it began (in memory and in the settlement).
     fn roll_over(&mut self, agent_id: &str, window: &WorkingWindow) {
         let Some(state) = self.agents.get_mut(agent_id) else {
@@ -900,11 +981,15 @@ impl<'e> Batch<'e> {
                     );
                     return Ok(());
                 }
-                Err(error) => match failure(&error) {
+                Err(error) => match self.classify(&agent.id, &error) {
                     Failure::EndChat(code) => self.chat_op(ChatOp::Refused {
                         chat: chat.id,
                         status_code: code,
                     }),
+                    Failure::Stopped => {
+                        self.park(task);
+                        return Ok(());
+                    }
                     Failure::Refused(reason) => {
                         tracing::warn!(chat = %chat.id, %reason, "profile refused: unreachable");
                         self.chat_op(ChatOp::Refused {
@@ -1084,7 +1169,7 @@ impl<'e> Batch<'e> {
                     });
                 }
                 Ok(_) => {}
-                Err(error) => match failure(&error) {
+                Err(error) => match self.classify(&agent.id, &error) {
                     Failure::EndChat(code) => {
                         self.chat_op(ChatOp::Refused {
                             chat: chat.id,
@@ -1092,6 +1177,7 @@ impl<'e> Batch<'e> {
                         });
                         return Ok(Prepared::Skip);
                     }
+                    Failure::Stopped => return Ok(Prepared::Stop(None)),
                     Failure::Session => {
                         self.needs_action(&agent.id, None, session_alert());
                         return Ok(Prepared::Stop(None));
@@ -1287,7 +1373,8 @@ impl<'e> Batch<'e> {
 
     /// A failed read of LinkedIn for a conversation task.
     fn read_failed(&mut self, task: &Task, chat: &EngineChat, error: &ConnectorError) {
-        match failure(error) {
+        match self.classify(&chat.agent_id, error) {
+            Failure::Stopped => self.reschedule(task, self.now + rules::IDLE_RECHECK, None),
             Failure::EndChat(code) => {
                 self.chat_op(ChatOp::Refused {
                     chat: chat.id.clone(),
@@ -1346,9 +1433,14 @@ impl<'e> Batch<'e> {
                         self.done(task);
                     }
                     Ok(InvitationState::Pending) => {
-                        match rules::next_invitation_check(invited_at, now) {
-                            Some(at) => self.reschedule(task, at, None),
-                            None => self.done(task),
+                        let withdraw_at =
+                            invited_at.saturating_add(self.inner.config.withdraw_after);
+                        if now >= withdraw_at {
+                            self.withdraw(task, &chat, &account).await?;
+                        } else {
+                            let next = rules::next_invitation_check(invited_at, now)
+                                .map_or(withdraw_at, |at| at.min(withdraw_at));
+                            self.reschedule(task, next, None);
                         }
                     }
                     Ok(InvitationState::Declined) => self.done(task),
@@ -1401,6 +1493,42 @@ impl<'e> Batch<'e> {
                 }
             }
             _ => self.done(task),
+        }
+        Ok(())
+    }
+
+    /// Withdraws an invitation left unanswered too long, so that the account's pending
+    /// invitations stay few; a backend that cannot withdraw just stops watching it.
+    async fn withdraw(
+        &mut self,
+        task: &Task,
+        chat: &EngineChat,
+        account: &Account,
+    ) -> EngineResult<()> {
+        let ids = self
+            .inner
+            .store
+            .invitation_ids(std::slice::from_ref(&chat.id))
+            .await?;
+        self.inner.count_call();
+        let withdrawn = self
+            .inner
+            .connector
+            .withdraw_invitation(account, &chat.url, ids.get(&chat.id).map(String::as_str))
+            .await;
+        match withdrawn {
+            Ok(()) => {
+                self.chat_op(ChatOp::Withdrawn {
+                    chat: chat.id.clone(),
+                    at: self.now,
+                });
+                self.done(task);
+            }
+            Err(ConnectorError::Rejected(reason)) => {
+                tracing::debug!(chat = %chat.id, %reason, "invitation not withdrawn");
+                self.done(task);
+            }
+            Err(error) => self.read_failed(task, chat, &error),
         }
         Ok(())
     }
@@ -1691,7 +1819,11 @@ impl<'e> Batch<'e> {
             let sends: Vec<NewSend> = planned.iter().map(|p| p.send.clone()).collect();
             let allowed = self.inner.store.begin_sends(&sends).await?;
             for (send, allowed) in planned.into_iter().zip(allowed) {
-                if allowed {
+                if allowed && !self.is_running(&send.send.agent_id) {
+                    // The breaker stopped the agent after this send was recorded: it is not
+                    // made, and certainly did not happen.
+                    self.unmade(&send);
+                } else if allowed {
                     self.send(send).await;
                 } else {
                     // The conversation changed meanwhile (paused, DNC, finished, campaign
@@ -1722,6 +1854,23 @@ impl<'e> Batch<'e> {
             due_at,
             not_before,
         });
+    }
+
+    /// Settles a recorded send that is not made (its agent stopped meanwhile).
+    fn unmade(&mut self, planned: &PlannedSend) {
+        self.out.sends.push(SendSettle {
+            id: planned.send.id.clone(),
+            outcome: SendOutcome::Failed {
+                error: "not sent: the agent was stopped by the circuit breaker".into(),
+            },
+        });
+        let chat = &planned.chat;
+        let restore = match (chat.next_message_at, chat.next_message_kind) {
+            (Some(at), Some(kind)) => Some((at, kind)),
+            _ => None,
+        };
+        release(&mut self.out, &chat.id, planned.send.kind, restore);
+        self.after_send(planned, After::Parked);
     }
 
     /// What becomes of the task that planned a send, after it.
@@ -1822,7 +1971,12 @@ impl<'e> Batch<'e> {
                 },
             });
         };
-        match failure(error) {
+        match self.classify(&send.agent_id, error) {
+            Failure::Stopped => {
+                settle_failed(&mut self.out);
+                release(&mut self.out, &chat.id, send.kind, restore);
+                self.after_send(planned, After::Parked);
+            }
             Failure::EndChat(code) => {
                 settle_failed(&mut self.out);
                 self.chat_op(ChatOp::Refused {

@@ -76,6 +76,9 @@ pub struct SandboxConfig {
     pub unreachable_rate: f64,
     /// Share of profiles that do not accept invitations (502).
     pub invites_disabled_rate: f64,
+    /// LinkedIn restricts an account that sends more invitations than this in 24 hours (its
+    /// later invitations and messages answer `Restricted`); `None`: never.
+    pub restrict_above_daily_invitations: Option<u32>,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +94,7 @@ impl Default for SandboxConfig {
             already_connected_rate: DEFAULT_ALREADY_CONNECTED_RATE,
             unreachable_rate: DEFAULT_UNREACHABLE_RATE,
             invites_disabled_rate: DEFAULT_INVITES_DISABLED_RATE,
+            restrict_above_daily_invitations: None,
         }
     }
 }

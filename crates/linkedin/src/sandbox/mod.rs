@@ -19,7 +19,11 @@
 //!   [`LinkedInConnector::find_sent`] can tell whether an interrupted send happened: in memory,
 //!   or in a file that outlives the process ([`SandboxConnector::with_ledger_file`], what
 //!   `outbound serve` uses), as LinkedIn remembers what it delivered; a send whose record cannot
-//!   be written fails (`Transient`): unrecorded, it did not happen.
+//!   be written fails (`Transient`): unrecorded, it did not happen;
+//! - beside it, in memory: the invitations withdrawn (never accepted afterwards), and, with
+//!   `restrict_above_daily_invitations`, each account's invitations of the last 24 hours: an
+//!   account past that pace is restricted for the life of the process (its invitations and
+//!   messages answer `Restricted`), to exercise the engine's circuit breaker.
 
 mod config;
 mod ledger;
@@ -66,7 +70,20 @@ pub struct SandboxConnector {
     seed: u64,
     config: SandboxConfig,
     ledger: Arc<Mutex<Ledger>>,
+    pace: Arc<Mutex<Pace>>,
 }
+
+/// The sandbox's memory of account safety: recent invitations per account, the restricted
+/// accounts and the withdrawn invitations.
+#[derive(Debug, Default)]
+struct Pace {
+    recent: std::collections::HashMap<String, Vec<Millis>>,
+    restricted: HashSet<String>,
+    withdrawn: HashSet<(String, String)>,
+}
+
+/// The span of the sandbox's invitation pace.
+const PACE_WINDOW: Millis = 24 * 60 * 60 * 1000;
 
 impl SandboxConnector {
     /// A network for `seed` that behaves as `config` says.
@@ -76,6 +93,7 @@ impl SandboxConnector {
             seed,
             config,
             ledger: Arc::default(),
+            pace: Arc::default(),
         })
     }
 
@@ -85,6 +103,7 @@ impl SandboxConnector {
             seed,
             config: SandboxConfig::default(),
             ledger: Arc::default(),
+            pace: Arc::default(),
         }
     }
 
@@ -168,6 +187,40 @@ impl SandboxConnector {
     fn recorded(&self, invitation: bool, key: &SendKey) -> Option<String> {
         let ledger = self.ledger.lock().ok()?;
         ledger.recorded(invitation, key).map(str::to_owned)
+    }
+
+    /// `Restricted` when the account is restricted, or becomes so with an invitation at `at`.
+    fn check_pace(&self, account: &str, inviting_at: Option<Millis>) -> Result<(), ConnectorError> {
+        let restricted = || {
+            ConnectorError::Restricted(
+                "the account sent too many invitations too fast (simulated restriction)".into(),
+            )
+        };
+        let mut pace = self
+            .pace
+            .lock()
+            .map_err(|_| ConnectorError::Transient("the sandbox pace is poisoned".into()))?;
+        if pace.restricted.contains(account) {
+            return Err(restricted());
+        }
+        let (Some(limit), Some(at)) = (self.config.restrict_above_daily_invitations, inviting_at)
+        else {
+            return Ok(());
+        };
+        let recent = pace.recent.entry(account.to_owned()).or_default();
+        recent.retain(|t| *t > at - PACE_WINDOW);
+        recent.push(at);
+        if recent.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+            pace.restricted.insert(account.to_owned());
+            return Err(restricted());
+        }
+        Ok(())
+    }
+
+    fn is_withdrawn(&self, account: &str, slug: &str) -> bool {
+        self.pace
+            .lock()
+            .is_ok_and(|p| p.withdrawn.contains(&(account.to_owned(), slug.to_owned())))
     }
 
     fn logged_in(&self, account: &Account) -> LoginOutcome {
@@ -283,6 +336,7 @@ impl LinkedInConnector for SandboxConnector {
                 "an invitation note has at most {MAX_NOTE_CHARS} characters"
             )));
         }
+        self.check_pace(&self.provider_account_id(account), Some(at))?;
         match self.kind(&slug) {
             ProfileKind::InvitesDisabled => Err(ConnectorError::InvitesDisabled),
             ProfileKind::Unreachable => Err(ConnectorError::Unreachable),
@@ -310,6 +364,9 @@ impl LinkedInConnector for SandboxConnector {
     ) -> Result<InvitationState, ConnectorError> {
         session(account)?;
         let slug = slug(profile_url)?;
+        if self.is_withdrawn(&self.provider_account_id(account), &slug) {
+            return Ok(InvitationState::Pending);
+        }
         let accepted_at = match self.kind(&slug) {
             ProfileKind::AlreadyConnected => Some(invited_at),
             ProfileKind::Ordinary => self.acceptance_delay(&slug).map(|d| invited_at + d),
@@ -319,6 +376,23 @@ impl LinkedInConnector for SandboxConnector {
             Some(at) if at <= now => InvitationState::Accepted { at },
             _ => InvitationState::Pending,
         })
+    }
+
+    async fn withdraw_invitation(
+        &self,
+        account: &Account,
+        profile_url: &str,
+        _invitation_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        session(account)?;
+        let slug = slug(profile_url)?;
+        let account = self.provider_account_id(account);
+        self.pace
+            .lock()
+            .map_err(|_| ConnectorError::Transient("the sandbox pace is poisoned".into()))?
+            .withdrawn
+            .insert((account, slug));
+        Ok(())
     }
 
     async fn send_message(
@@ -331,6 +405,7 @@ impl LinkedInConnector for SandboxConnector {
     ) -> Result<Sent, ConnectorError> {
         session(account)?;
         let slug = slug(profile_url)?;
+        self.check_pace(&self.provider_account_id(account), None)?;
         if text.trim().is_empty() {
             return Err(ConnectorError::Rejected("a message needs text".into()));
         }

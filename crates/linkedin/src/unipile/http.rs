@@ -82,7 +82,6 @@ struct ErrorBody {
 
 /// 403 types that mean the account's session is unusable until the user acts.
 const SESSION_FORBIDDEN: &[&str] = &[
-    "account_restricted",
     "account_mismatch",
     "session_mismatch",
     "unknown_authentication_context",
@@ -134,6 +133,7 @@ pub fn classify(error: ApiError, operation: Operation) -> ConnectorError {
             ConnectorError::Rejected(format!("the verification code was refused: {detail}"))
         }
         401 => ConnectorError::SessionExpired,
+        403 if error.is("account_restricted") => ConnectorError::Restricted(detail),
         403 if is_any(&error, SESSION_FORBIDDEN) => ConnectorError::SessionExpired,
         404 if matches!(
             operation,
@@ -281,6 +281,10 @@ impl Api {
         execute(request).await
     }
 
+    pub async fn delete<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
+        execute(self.request(Method::DELETE, url)).await
+    }
+
     pub async fn post_form<T: DeserializeOwned>(
         &self,
         url: Url,
@@ -373,7 +377,7 @@ mod tests {
             (
                 status(403, "account_restricted"),
                 Operation::Invite,
-                E::SessionExpired,
+                E::Restricted("detail".into()),
             ),
             (
                 status(422, "cannot_resend_yet"),

@@ -584,6 +584,31 @@ impl LinkedInConnector for UnipileConnector {
         }
     }
 
+    async fn withdraw_invitation(
+        &self,
+        account: &Account,
+        profile_url: &str,
+        invitation_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let account_id = account_id(account)?;
+        slug(profile_url)?;
+        let invitation_id = invitation_id
+            .filter(|id| !id.trim().is_empty())
+            .ok_or_else(|| {
+                ConnectorError::Rejected(
+                    "the invitation's id is unknown: it cannot be withdrawn".into(),
+                )
+            })?;
+        let url = self.api.url(
+            &["users", "invite", "sent", invitation_id],
+            &[("account_id", account_id)],
+        );
+        match self.api.delete::<serde_json::Value>(url).await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(classify(error, Operation::Invite)),
+        }
+    }
+
     async fn invitation_state(
         &self,
         account: &Account,
