@@ -155,6 +155,10 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// A webhook is disabled after this many consecutive events that exhausted their retries.
     pub webhook_disable_after: i64,
+    /// How long an AI draft of a review-mode campaign waits for a person before it expires.
+    pub draft_expiry: Duration,
+    /// How long an invitation may stay unanswered before the engine withdraws it.
+    pub withdraw_invitations_after: Duration,
     /// SMTP server for workspace invitations (`smtp://user:pass@host:port`, or `smtps://` for
     /// TLS). Unset: invitations are recorded but no email is sent (`emailSent: false`).
     pub smtp_url: Option<Secret>,
@@ -180,6 +184,23 @@ pub struct Config {
     pub file: Option<PathBuf>,
 }
 
+/// Drafts expire after 72 hours, at most after 30 days.
+const DEFAULT_DRAFT_EXPIRY_HOURS: u64 = 72;
+const MAX_DRAFT_EXPIRY_HOURS: u64 = 720;
+/// Invitations are withdrawn after 21 days unanswered, at most after a year.
+const DEFAULT_WITHDRAW_AFTER_DAYS: u64 = 21;
+const MAX_WITHDRAW_AFTER_DAYS: u64 = 365;
+const SECS_PER_HOUR: u64 = 60 * 60;
+const SECS_PER_DAY: u64 = 24 * SECS_PER_HOUR;
+
+/// `text` as a whole number from 1 to `max`.
+fn whole_number_in(text: &str, max: u64) -> Option<u64> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -198,6 +219,10 @@ impl Default for Config {
                 .collect(),
             webhook_timeout: outbound_engine::webhooks::DEFAULT_TIMEOUT,
             webhook_disable_after: outbound_engine::webhooks::DEFAULT_DISABLE_AFTER,
+            draft_expiry: Duration::from_secs(DEFAULT_DRAFT_EXPIRY_HOURS * SECS_PER_HOUR),
+            withdraw_invitations_after: Duration::from_secs(
+                DEFAULT_WITHDRAW_AFTER_DAYS * SECS_PER_DAY,
+            ),
             smtp_url: None,
             public_url: None,
             mcp_allowed_hosts: Vec::new(),
@@ -226,6 +251,11 @@ impl fmt::Debug for Config {
             .field("webhook_retry_schedule", &self.webhook_retry_schedule)
             .field("webhook_timeout", &self.webhook_timeout)
             .field("webhook_disable_after", &self.webhook_disable_after)
+            .field("draft_expiry", &self.draft_expiry)
+            .field(
+                "withdraw_invitations_after",
+                &self.withdraw_invitations_after,
+            )
             .field("smtp_url", &self.smtp_url)
             .field("public_url", &self.public_url)
             .field("mcp_allowed_hosts", &self.mcp_allowed_hosts)
@@ -343,6 +373,8 @@ struct FileConfig {
     webhook_retry_schedule: Option<ScheduleSetting>,
     webhook_timeout_secs: Option<f64>,
     webhook_disable_after: Option<i64>,
+    draft_expiry_hours: Option<u64>,
+    withdraw_invitations_after_days: Option<u64>,
     smtp_url: Option<Secret>,
     public_url: Option<String>,
     mcp_allowed_hosts: Option<Vec<String>>,
@@ -426,6 +458,12 @@ impl Config {
         if let Some(count) = file.webhook_disable_after {
             self.set_webhook_disable_after(&count.to_string(), &source)?;
         }
+        if let Some(hours) = file.draft_expiry_hours {
+            self.set_draft_expiry(&hours.to_string(), &source)?;
+        }
+        if let Some(days) = file.withdraw_invitations_after_days {
+            self.set_withdraw_after(&days.to_string(), &source)?;
+        }
         if let Some(url) = file.smtp_url {
             self.smtp_url = Some(url);
         }
@@ -506,6 +544,15 @@ impl Config {
         }
         if let Some(count) = var("OUTBOUND_WEBHOOK_DISABLE_AFTER") {
             self.set_webhook_disable_after(&count, &Source::Env("OUTBOUND_WEBHOOK_DISABLE_AFTER"))?;
+        }
+        if let Some(hours) = var("OUTBOUND_DRAFT_EXPIRY_HOURS") {
+            self.set_draft_expiry(&hours, &Source::Env("OUTBOUND_DRAFT_EXPIRY_HOURS"))?;
+        }
+        if let Some(days) = var("OUTBOUND_WITHDRAW_INVITATIONS_AFTER_DAYS") {
+            self.set_withdraw_after(
+                &days,
+                &Source::Env("OUTBOUND_WITHDRAW_INVITATIONS_AFTER_DAYS"),
+            )?;
         }
         if let Some(url) = var("OUTBOUND_SMTP_URL") {
             self.smtp_url = Some(Secret(url));
@@ -700,6 +747,41 @@ impl Config {
                 )
             })?;
         Ok(())
+    }
+
+    fn set_draft_expiry(&mut self, text: &str, source: &Source<'_>) -> Result<()> {
+        let hours = whole_number_in(text, MAX_DRAFT_EXPIRY_HOURS).ok_or_else(|| {
+            invalid(
+                "draft_expiry_hours",
+                source,
+                format!("expected hours from 1 to {MAX_DRAFT_EXPIRY_HOURS}, got `{text}`"),
+            )
+        })?;
+        self.draft_expiry = Duration::from_secs(hours * SECS_PER_HOUR);
+        Ok(())
+    }
+
+    fn set_withdraw_after(&mut self, text: &str, source: &Source<'_>) -> Result<()> {
+        let days = whole_number_in(text, MAX_WITHDRAW_AFTER_DAYS).ok_or_else(|| {
+            invalid(
+                "withdraw_invitations_after_days",
+                source,
+                format!("expected days from 1 to {MAX_WITHDRAW_AFTER_DAYS}, got `{text}`"),
+            )
+        })?;
+        self.withdraw_invitations_after = Duration::from_secs(days * SECS_PER_DAY);
+        Ok(())
+    }
+
+    /// The engine's settings of this configuration (its seed given).
+    pub fn engine_config(&self, seed: u64) -> outbound_engine::outreach::EngineConfig {
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        outbound_engine::outreach::EngineConfig {
+            seed,
+            draft_ttl: millis(self.draft_expiry),
+            withdraw_after: millis(self.withdraw_invitations_after),
+            ..outbound_engine::outreach::EngineConfig::default()
+        }
     }
 
     /// How the webhook dispatcher delivers.
@@ -1032,6 +1114,33 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         dir
+    }
+
+    #[test]
+    fn review_and_withdrawal_delays_are_read_and_checked() {
+        let config = Config::default();
+        assert_eq!(config.draft_expiry, Duration::from_secs(72 * 3600));
+        assert_eq!(
+            config.withdraw_invitations_after,
+            Duration::from_secs(21 * 86_400)
+        );
+        let engine = config.engine_config(1);
+        assert_eq!(engine.draft_ttl, outbound_core::review::DEFAULT_DRAFT_TTL);
+        let file = from_file("draft_expiry_hours = 24\nwithdraw_invitations_after_days = 14")
+            .expect("valid");
+        assert_eq!(file.engine_config(1).draft_ttl, 24 * 3_600_000);
+        assert_eq!(file.engine_config(1).withdraw_after, 14 * 86_400_000);
+        for bad in [
+            "draft_expiry_hours = 0",
+            "withdraw_invitations_after_days = 400",
+        ] {
+            assert!(from_file(bad).is_err(), "{bad}");
+        }
+        let mut from_env = Config::default();
+        from_env
+            .apply_env(env_of(&[("OUTBOUND_DRAFT_EXPIRY_HOURS", "48")]))
+            .expect("env");
+        assert_eq!(from_env.draft_expiry, Duration::from_secs(48 * 3600));
     }
 
     #[test]

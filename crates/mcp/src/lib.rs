@@ -1,4 +1,5 @@
-//! The MCP server of Outbound: the 42 tools of Kakiyo's MCP server, for AI assistants, over
+//! The MCP server of Outbound: the 42 tools of Kakiyo's MCP server and ours for the review
+//! queue (drafts, a person's message), for AI assistants, over
 //! stateless streamable HTTP at `/mcp` ([`http`]) and over stdio ([`serve_stdio`]).
 //!
 //! Rule: MCP is a second door onto the same rules, never a second implementation of them.

@@ -1,5 +1,6 @@
 //! End-to-end tests of `/mcp` with a real MCP client (rmcp's, over streamable HTTP) against the
-//! whole application on 127.0.0.1:0, on SQLite and on PostgreSQL: the 42 tools listed with
+//! whole application on 127.0.0.1:0, on SQLite and on PostgreSQL: the 42 tools (and our five
+//! review tools) listed with
 //! their schemas and hints, every tool called on a fixture, tenants kept apart, bad arguments
 //! as tool errors, bad keys as 401, and one rate limit per team across REST and MCP.
 
@@ -26,8 +27,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Kakiyo's 42 tool names.
-const TOOLS: [&str; 42] = [
+/// Kakiyo's 42 tool names, then ours.
+const TOOLS: [&str; 47] = [
     "list_agents",
     "get_agent",
     "update_agent",
@@ -70,6 +71,11 @@ const TOOLS: [&str; 42] = [
     "assign_agent_to_workspace",
     "unassign_agent_from_workspace",
     "verify_api_key",
+    "list_drafts",
+    "get_draft",
+    "approve_draft",
+    "reject_draft",
+    "send_prospect_message",
 ];
 
 /// A running server with `/mcp` over its own database.
@@ -255,7 +261,7 @@ async fn on_both(test: impl AsyncFn(Server)) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_42_tools_are_listed_with_schemas_and_hints() {
+async fn every_tool_is_listed_with_schemas_and_hints() {
     on_both(async |server| {
         let key = server.team(Plan::Unlimited).await;
         let client = server.client(&key).await;
@@ -650,4 +656,81 @@ async fn the_host_check_admits_loopback_and_the_configured_names() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_are_reviewed_and_conversations_taken_over_through_the_tools() {
+    use outbound_core::review::{DEFAULT_DRAFT_TTL, DraftKind};
+    use outbound_store::chats::{Added, NewConversation};
+    use outbound_store::drafts::NewDraft;
+    use outbound_store::engine::{ChatOp, Settlement};
+    on_both(async |server| {
+        let key = server.team(Plan::Unlimited).await;
+        let stranger = server.team(Plan::Unlimited).await;
+        let post = reqwest::Method::POST;
+        let (_, product) = server.rest(&key, post.clone(), "/v1/products", Some(json!({ "name": "Ledger AI", "description": "Bookkeeping." }))).await;
+        let (_, prompt) = server.rest(&key, post.clone(), "/v1/prompts", Some(json!({ "name": "CFOs", "model": "template", "type": "Messages" }))).await;
+        let (_, agent) = server.rest(&key, post.clone(), "/v1/agents", None).await;
+        let (status, campaign) = server.rest(&key, post.clone(), "/v1/campaigns", Some(json!({
+            "name": "Reviewed", "productId": text(&product, "/id"), "promptId": text(&prompt, "/id"),
+            "agentId": text(&agent, "/id"), "reviewMode": "all"
+        }))).await;
+        assert_eq!(status, 201, "{campaign}");
+        let (_, verified) = server.rest(&key, reqwest::Method::GET, "/v1/verify", None).await;
+        let team = text(&verified, "/teamId");
+        let person = NewConversation {
+            name: "Ana Ruiz".into(),
+            url: "https://linkedin.com/in/ana-mcp".into(),
+            slug: "ana-mcp".into(),
+            custom_data: String::new(),
+            ongoing: false,
+            list_id: None,
+        };
+        let (prospect, chat) = match server.store.add_to_campaign(&team, &text(&campaign, "/id"), person, now_millis()).await.expect("add") {
+            Added::Created { prospect_id, chat_id } => (prospect_id, chat_id),
+            other => panic!("{other:?}"),
+        };
+        let draft = outbound_core::ids::new_id();
+        let mut settlement = Settlement::new(now_millis());
+        settlement.chats.push(ChatOp::Drafted {
+            chat: chat.clone(),
+            draft: NewDraft {
+                id: draft.clone(),
+                team_id: team.clone(),
+                chat_id: chat.clone(),
+                campaign_id: text(&campaign, "/id"),
+                agent_id: text(&agent, "/id"),
+                prospect_id: prospect,
+                kind: DraftKind::FirstMessage,
+                text: "Hi Ana, the AI wrote this.".into(),
+                model: Some("template".into()),
+                prompt_id: Some(text(&prompt, "/id")),
+                created_at: now_millis(),
+                expires_at: now_millis() + DEFAULT_DRAFT_TTL,
+            },
+        });
+        server.store.settle(&settlement).await.expect("settle");
+
+        let client = server.client(&key).await;
+        let foreign = server.client(&stranger).await;
+        let listed = ok(&client, "list_drafts", json!({ "status": "pending" })).await;
+        assert_eq!(listed[0]["id"], draft.as_str(), "{listed}");
+        assert_eq!(ok(&foreign, "list_drafts", json!({})).await.as_array().map(Vec::len), Some(0));
+        assert_eq!(refused(&foreign, "get_draft", json!({ "draftId": draft })).await["error"], "not_found");
+        assert_eq!(refused(&foreign, "approve_draft", json!({ "draftId": draft })).await["error"], "not_found");
+        assert_eq!(refused(&client, "list_drafts", json!({ "status": "waiting" })).await["error"], "validation_error");
+        let approved = ok(&client, "approve_draft", json!({ "draftId": draft, "text": "Hi Ana, a person wrote this." })).await;
+        assert_eq!(approved["status"], "approved");
+        assert_eq!(approved["editedText"], "Hi Ana, a person wrote this.");
+        assert_eq!(refused(&client, "reject_draft", json!({ "draftId": draft })).await["error"], "draft_not_pending");
+        assert_eq!(ok(&client, "get_draft", json!({ "id": draft })).await["status"], "approved");
+
+        assert_eq!(refused(&client, "send_prospect_message", json!({ "prospectId": chat, "text": " " })).await["error"], "validation_error");
+        assert_eq!(refused(&foreign, "send_prospect_message", json!({ "prospectId": chat, "text": "Hi" })).await["error"], "not_found");
+        let queued = ok(&client, "send_prospect_message", json!({ "chatId": chat, "text": "Hi Ana, Sam here." })).await;
+        assert_eq!(queued["status"], "queued");
+        let conversation = ok(&client, "get_prospect", json!({ "prospectId": chat })).await;
+        assert_eq!(conversation["paused"], true);
+    })
+    .await;
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The subscribable events with their names (`GET /v1/webhooks/events`).
-const EVENTS: [(&str, &str); 9] = [
+const EVENTS: [(&str, &str); 10] = [
     ("linkedin.invitation.sent", "LinkedIn Invitation Sent"),
     (
         "linkedin.invitation.accepted",
@@ -31,6 +31,7 @@ const EVENTS: [(&str, &str); 9] = [
     ("prospect.qualified", "Prospect Qualified"),
     ("draft.created", "AI Draft Waiting for Review"),
     ("draft.expired", "AI Draft Expired"),
+    ("agent.stopped", "Agent Stopped to Protect the Account"),
 ];
 
 /// The legacy test events with their categories (`GET /v1/webhooks/test/events`).

@@ -17,7 +17,7 @@ use outbound_core::keys::{generate_api_key, hash_api_key};
 use outbound_core::plan::Plan;
 use outbound_engine::Dispatcher;
 use outbound_engine::clock::{Clock, ScaledClock, SystemClock};
-use outbound_engine::outreach::{DEFAULT_POLL, Engine, EngineConfig};
+use outbound_engine::outreach::{DEFAULT_POLL, Engine};
 use outbound_linkedin::LinkedInConnector;
 use outbound_store::Store;
 use outbound_store::teams::Team;
@@ -101,10 +101,7 @@ pub fn outreach_engine(
         connector,
         config.model_registry(),
         Arc::new(secrets.clone()),
-        EngineConfig {
-            seed,
-            ..EngineConfig::default()
-        },
+        config.engine_config(seed),
     );
     let clock: Arc<dyn Clock> = match time_scale {
         Some(factor) => Arc::new(ScaledClock::new(outbound_core::time::now_millis(), factor)),

@@ -1,4 +1,4 @@
-//! The tool catalogue: Kakiyo's 42 MCP tools, each with its arguments, its JSON Schema, its
+//! The tool catalogue: Kakiyo's 42 MCP tools and our review-queue tools, each with its arguments, its JSON Schema, its
 //! hints, and the REST request it becomes.
 //!
 //! Rule: a tool is a description and a mapping, never a rule of its own — `call` turns the
@@ -10,6 +10,7 @@ mod campaigns;
 mod catalog;
 mod dnc;
 mod prospects;
+mod review;
 mod webhooks;
 mod workspaces;
 
@@ -188,7 +189,7 @@ impl Tool {
     }
 }
 
-/// Every tool, grouped as Kakiyo groups them.
+/// Every tool: Kakiyo's 42, grouped as Kakiyo groups them, then ours (the review queue).
 pub fn catalogue() -> Vec<Tool> {
     [
         agents::tools(),
@@ -198,6 +199,7 @@ pub fn catalogue() -> Vec<Tool> {
         webhooks::tools(),
         dnc::tools(),
         workspaces::tools(),
+        review::tools(),
     ]
     .into_iter()
     .flatten()
@@ -289,11 +291,11 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn there_are_42_tools_with_distinct_names() {
+    fn there_are_kakiyos_42_tools_and_ours_with_distinct_names() {
         let tools = catalogue();
-        assert_eq!(tools.len(), 42);
+        assert_eq!(tools.len(), 42 + review::tools().len());
         let names: HashSet<&str> = tools.iter().map(|tool| tool.name).collect();
-        assert_eq!(names.len(), 42);
+        assert_eq!(names.len(), tools.len());
     }
 
     #[test]
