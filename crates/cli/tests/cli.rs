@@ -933,7 +933,11 @@ fn mcp_over_stdio(db: &TestDb) {
         .await
         .expect("initialize over stdio");
         let tools = client.list_all_tools().await.expect("tools/list");
-        assert_eq!(tools.len(), 42);
+        assert_eq!(
+            tools.len(),
+            47,
+            "Kakiyo's 42 tools and our five review tools"
+        );
         let verified = client
             .call_tool(CallToolRequestParams::new("verify_api_key"))
             .await

@@ -8,7 +8,8 @@
 //! engine's own review tests are in `crates/engine/tests/outreach.rs`.
 
 use crate::both_backends;
-use crate::common::{TestApp, assert_keys};
+use crate::common::{Reply, TestApp, assert_keys};
+use crate::conformance::contract::Contract;
 use crate::prospects::{Chat, add, new_campaign};
 use outbound_core::plan::Plan;
 use outbound_core::review::{DEFAULT_DRAFT_TTL, DraftKind};
@@ -66,6 +67,19 @@ async fn draft(
     id
 }
 
+/// Our served OpenAPI document, as a strict contract.
+async fn contract(app: &TestApp) -> Contract {
+    let document = app.get(app.key(), "/v1/openapi.json").await;
+    Contract::new("/v1/openapi.json", document.expect(200), true)
+}
+
+/// Asserts that `reply` to `method path` is a response the document describes.
+#[track_caller]
+fn conforms(contract: &Contract, method: &str, path: &str, reply: &Reply) {
+    let violations = contract.violations(method, path, reply.status.as_u16(), &reply.body);
+    assert!(violations.is_empty(), "{method} {path}: {violations:?}");
+}
+
 fn ids(body: &Value) -> Vec<&str> {
     body.as_array()
         .expect("a list")
@@ -98,7 +112,9 @@ both_backends!(
         let older = draft(&app, &a.team_id, &campaign, &first, now_millis() - 1000).await;
         let newer = draft(&app, &a.team_id, &campaign, &second, now_millis()).await;
 
+        let contract = contract(&app).await;
         let page = app.get(&a.key, "/v1/drafts?status=pending&limit=1").await;
+        conforms(&contract, "GET", "/v1/drafts", &page);
         assert_eq!(ids(page.expect(200)), [newer.as_str()], "newest first");
         assert_eq!(page.headers["x-has-more"], "true");
         let cursor = page.headers["x-next-cursor"].to_str().expect("cursor").to_owned();
@@ -133,11 +149,14 @@ both_backends!(
             app.post(&a.key, &approve, body).await.expect_error(400, "validation_error");
         }
         let approved = app.post(&a.key, &approve, json!({ "text": "Hi Ana, a person wrote this." })).await;
+        conforms(&contract, "POST", &approve, &approved);
         let approved = approved.expect(200);
         assert_eq!(approved["status"], "approved");
         assert_eq!(approved["editedText"], "Hi Ana, a person wrote this.");
         assert!(approved["text"].as_str().expect("text").starts_with("Hi from the AI"));
-        app.post(&a.key, &approve, json!({})).await.expect_error(409, "draft_not_pending");
+        let twice = app.post(&a.key, &approve, json!({})).await;
+        conforms(&contract, "POST", &approve, &twice);
+        twice.expect_error(409, "draft_not_pending");
 
         let reject = format!("/v1/drafts/{newer}/reject");
         app.post(&a.key, &reject, json!({ "reason": "x".repeat(1001) }))
@@ -150,7 +169,13 @@ both_backends!(
         let chat = app.get(&a.key, &format!("/v1/prospects/{}", second.chat)).await;
         assert_eq!(chat.expect(200)["paused"], true, "a rejection pauses the conversation");
         let read = app.get(&a.key, &format!("/v1/drafts/{newer}")).await;
+        conforms(&contract, "GET", &format!("/v1/drafts/{newer}"), &read);
         assert_eq!(read.expect(200)["status"], "rejected");
+        conforms(&contract, "POST", &reject, &rejected);
+        let detail = app.get(&a.key, &format!("/v1/prospects/{}", first.chat)).await;
+        conforms(&contract, "GET", &format!("/v1/prospects/{}", first.chat), &detail);
+        let campaigns = app.get(&a.key, "/v1/campaigns").await;
+        conforms(&contract, "GET", "/v1/campaigns", &campaigns);
     }
 );
 
@@ -171,6 +196,7 @@ both_backends!(
             .await
             .expect_error(404, "not_found");
         let queued = app.post(&a.key, &path, json!({ "text": "Hi Cleo, Sam here." })).await;
+        conforms(&contract(&app).await, "POST", &path, &queued);
         let body = queued.expect(202);
         assert_keys(body, &["chatId", "id", "message", "paused", "status"], &[]);
         assert_eq!(body["status"], "queued");

@@ -164,14 +164,45 @@ pub fn audit(data: &AuditData, outside: &Interventions) -> (Funnel, Violations) 
         .map(|(agent, day, inv, msg)| ((agent.as_str(), day.as_str()), (*inv, *msg)))
         .collect();
 
+    // A person's messages count in the day's messages but are theirs to send: the AI's
+    // target is not broken by them.
+    let agent_of_chat: HashMap<&str, &str> = data
+        .chats
+        .iter()
+        .map(|(chat, .., agent)| (chat.as_str(), agent.as_str()))
+        .collect();
+    let mut by_person: HashMap<(&str, String), i64> = HashMap::new();
+    let person_actions: HashSet<(&str, Millis)> = data
+        .reviewed
+        .iter()
+        .filter(|m| m.author == Author::Person.as_str())
+        .map(|m| (m.chat_id.as_str(), m.at))
+        .collect();
+    for message in data
+        .reviewed
+        .iter()
+        .filter(|m| m.author == Author::Person.as_str())
+    {
+        let Some(agent) = agent_of_chat.get(message.chat_id.as_str()) else {
+            continue;
+        };
+        if let Some(Some(window)) = windows.get(agent) {
+            let day = day_key(window.local_day(instant(message.at)));
+            *by_person.entry((agent, day)).or_default() += 1;
+        }
+    }
+
     // Daily limits and working hours, per action.
     let mut per_day: BTreeMap<(&str, String, &str), i64> = BTreeMap::new();
-    for (agent, _, kind, at) in &data.actions {
+    for (agent, chat, kind, at) in &data.actions {
         let Some(Some(window)) = windows.get(agent.as_str()) else {
             violations.working_hours += 1;
             continue;
         };
-        if !window.contains(instant(*at)) {
+        let by_a_person = chat
+            .as_deref()
+            .is_some_and(|chat| person_actions.contains(&(chat, *at)));
+        if !window.contains(instant(*at)) && !by_a_person {
             violations.working_hours += 1;
         }
         let day = day_key(window.local_day(instant(*at)));
@@ -201,7 +232,12 @@ pub fn audit(data: &AuditData, outside: &Interventions) -> (Funnel, Violations) 
             (*messages, limits.map(|l| (l.messages_min, l.messages_max)))
         };
         let in_range = range.is_some_and(|(min, max)| (min..=max).contains(&target));
-        let allowed = if in_range { target } else { 0 };
+        let persons = if *kind == action::INVITATION {
+            0
+        } else {
+            by_person.get(&(*agent, day.clone())).copied().unwrap_or(0)
+        };
+        let allowed = if in_range { target } else { 0 } + persons;
         violations.daily_limit += u64::try_from((done - allowed).max(0)).unwrap_or(0);
     }
 

@@ -261,6 +261,15 @@ enum Intervention {
     ResumeChats {
         day: u32,
     },
+    /// A person takes over one answered conversation per picked campaign (their own message;
+    /// the AI pauses there).
+    TakeOver {
+        day: u32,
+    },
+    /// Hands the conversations taken over on `day` back to the AI.
+    HandBack {
+        day: u32,
+    },
     PauseAgent,
     ResumeAgent,
 }
@@ -272,6 +281,15 @@ fn schedule(config: &SimulationConfig) -> Vec<(Millis, Intervention)> {
         let midnight = config.start + i64::from(day) * DAY;
         if day % 3 == 2 {
             events.push((midnight + 12 * HOUR, Intervention::Dnc { day }));
+        }
+        if day % 5 == 3 {
+            events.push((midnight + 11 * HOUR, Intervention::TakeOver { day }));
+            if day + 3 < config.days {
+                events.push((
+                    midnight + 3 * DAY + 11 * HOUR,
+                    Intervention::HandBack { day },
+                ));
+            }
         }
         if day % 4 == 1 {
             events.push((midnight + 10 * HOUR, Intervention::PauseChats { day }));
@@ -380,6 +398,8 @@ pub struct Simulation {
     outside: Interventions,
     /// Conversations paused on a day, to resume later.
     paused: BTreeMap<u32, Vec<String>>,
+    /// Conversations a simulated person took over on a day, to hand back later.
+    taken_over: BTreeMap<u32, Vec<String>>,
     /// Drafts the simulated reviewer approved, and when the next one is due.
     approved: u64,
     next_approval: Option<Millis>,
@@ -505,6 +525,7 @@ impl Simulation {
             config,
             outside,
             paused: BTreeMap::new(),
+            taken_over: BTreeMap::new(),
             approved: 0,
             next_approval: None,
         })
@@ -571,6 +592,29 @@ impl Simulation {
                     self.outside.chat_pauses.push((chat.clone(), now, None));
                 }
                 self.paused.insert(day, chats);
+            }
+            Intervention::TakeOver { day } => {
+                let chats = self.pick(day + 4, &[4, 3], false).await?;
+                for chat in &chats {
+                    let text = format!("Hello, a colleague of your contact here (day {day}).");
+                    match self
+                        .store
+                        .queue_person_message(&self.team, chat, &text, now)
+                        .await
+                    {
+                        Ok(_) | Err(StoreError::ProspectOnDnc) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                self.taken_over.insert(day, chats);
+            }
+            Intervention::HandBack { day } => {
+                for chat in self.taken_over.remove(&day).unwrap_or_default() {
+                    self.store
+                        .set_chat_paused(&self.team, &chat, false, now)
+                        .await?;
+                }
+                self.engine.plan(now).await?;
             }
             Intervention::ResumeChats { day } => {
                 let chats = self.paused.remove(&day).unwrap_or_default();

@@ -8,7 +8,7 @@
 //! document wherever it describes the operation and status — Kakiyo's own OpenAPI document, for
 //! instance, to show that a client generated from it can read everything we answer.
 
-mod contract;
+pub(crate) mod contract;
 
 use crate::both_backends;
 use crate::common::{Reply, TestApp};
