@@ -120,3 +120,40 @@ fn time_scale_needs_the_sandbox() {
         "a time scale below 1 is a usage error"
     );
 }
+
+#[test]
+fn simulate_with_review_mode_sends_only_what_a_person_approved() {
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "simulate",
+            "--days",
+            "10",
+            "--agents",
+            "2",
+            "--prospects",
+            "40",
+            "--seed",
+            "4",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let output = outbound(&args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("one JSON object")
+    };
+    let approved = run(&["--review-mode", "all", "--auto-approve-after", "30"]);
+    assert!(approved["drafts_approved"].as_u64() > Some(0), "{approved}");
+    assert!(approved["messages_sent"].as_u64() > Some(0), "{approved}");
+    let violations = approved["violations"].as_object().expect("violations");
+    assert!(violations.values().all(|v| v == 0), "{approved}");
+    // Nobody approves: the drafts expire and no AI message goes out.
+    let unattended = run(&["--review-mode", "first_message"]);
+    assert_eq!(unattended["drafts_approved"], 0);
+    assert_eq!(unattended["messages_sent"], 0, "{unattended}");
+    let bad = outbound(&["simulate", "--review-mode", "sometimes"]);
+    assert!(!bad.status.success());
+}

@@ -650,15 +650,22 @@ macro_rules! impl_draft_store {
                 .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
+                let mut expired = 0;
                 for draft in &due {
-                    sqlx::query(
+                    let changed = sqlx::query(
                         "UPDATE drafts SET status = 'expired', decided_at = $2 \
                          WHERE id = $1 AND status = 'pending'",
                     )
                     .bind(&draft.id)
                     .bind(now)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                    if changed == 0 {
+                        // Decided meanwhile (a concurrent approval or rejection won).
+                        continue;
+                    }
+                    expired += 1;
                     sqlx::query("UPDATE chats SET draft_id = NULL WHERE id = $1 AND draft_id = $2")
                         .bind(&draft.chat_id)
                         .bind(&draft.id)
@@ -686,7 +693,7 @@ macro_rules! impl_draft_store {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(u64::try_from(due.len()).unwrap_or(u64::MAX))
+                Ok(expired)
             }
 
             async fn drafts_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Draft>> {

@@ -47,8 +47,12 @@ pub struct SimulateArgs {
 /// `--review-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReviewArg {
+    /// The AI's messages go out as written
     Off,
+    /// The first message of each conversation waits
+    #[value(name = "first_message")]
     FirstMessage,
+    /// Every AI message waits
     All,
 }
 

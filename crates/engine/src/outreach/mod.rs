@@ -304,7 +304,7 @@ impl Engine {
         }
         let expired = inner.store.expire_drafts(now, EXPIRE_BATCH).await?;
         if expired > 0 {
-            tracing::info!(expired, "drafts expired without a decision");
+            tracing::debug!(expired, "drafts expired without a decision");
         }
         let agents = inner.store.agents_to_roll_over(now).await?;
         if !agents.is_empty() {
