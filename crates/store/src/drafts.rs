@@ -10,8 +10,8 @@
 //! - every decision is one transaction on the draft row read under the write lock: only a
 //!   `pending` draft can be approved or rejected ([`StoreError::DraftNotPending`] otherwise);
 //! - a draft whose conversation changed meanwhile is superseded in the same transaction as the
-//!   change ([`supersede`](DraftStore) hooks: pause, DNC, a person's message; the engine's
-//!   settlement for a new reply);
+//!   change (a pause, the DNC list, a person's message; a new reply in the engine's
+//!   settlement);
 //! - drafts are the owner team's only: every other team gets `NotFound`.
 
 use outbound_core::events::EventType;

@@ -24,7 +24,12 @@
 //! - chat effects are applied to the row read under the write lock, with guards (an invitation
 //!   is accepted only from status 1, a finished conversation keeps its status), so the API's
 //!   concurrent changes (pause, manual verdict, DNC) are never overwritten;
-//! - a conversation that finishes has its pending tasks cancelled in the same transaction.
+//! - a conversation that finishes has its pending tasks cancelled in the same transaction;
+//! - a send of an approved draft (`sends.draft_id`) is made only while the draft is still the
+//!   conversation's and `approved`; its settlement marks the draft `sent`, and a new reply marks
+//!   the conversation's open draft `superseded` (see `drafts`);
+//! - a person's message (`SendKind::Manual`) may go to a paused or finished conversation, never
+//!   to the DNC list nor someone LinkedIn refused, and its ledger id is recorded at most once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

@@ -8,7 +8,15 @@
 //!   (`begin_sends`), then made one by one, and their outcome decides the effects and when the
 //!   slot runs again; a send whose outcome is unknown stays `sending` for the reconciler;
 //! - reads from LinkedIn that fail are retried with backoff; refusals that end a conversation
-//!   (502–505) end it; an expired session puts the agent in `auth_needed` with an alert.
+//!   (502–505) end it; an expired session puts the agent in `auth_needed` with an alert;
+//! - a message that the campaign's review mode holds is recorded as a draft instead of planned;
+//!   an approved draft is sent as approved (its ledger row names it, so it goes at most once),
+//!   and a reply that arrives first supersedes it;
+//! - the circuit breaker: a restriction, or [`BREAKER_RATE_LIMITS`] rate limits in a row, stops
+//!   the agent at once (`paused` with a safety alert), and no send of that agent left in the
+//!   batch is made;
+//! - a person's message (`manual_message`) goes out now, working hours or not, never to the DNC
+//!   list, with its message id as ledger id.
 
 use outbound_core::agent::{AgentStatus, Alert, SAFETY_ALERT, Severity, warmup_range};
 use outbound_core::conversation::{Qualification, status};
