@@ -1021,3 +1021,47 @@ fn new_relation_and_account_status_webhooks_become_events() {
         }))
     );
 }
+
+#[tokio::test]
+async fn invitations_are_withdrawn_by_their_id() {
+    let (mock, client) = start().await;
+    mock.once(
+        "DELETE",
+        "/api/v1/users/invite/sent/inv_1",
+        200,
+        json!({ "object": "InvitationCanceled" }),
+    )
+    .once(
+        "DELETE",
+        "/api/v1/users/invite/sent/inv_2",
+        429,
+        error_body(429, "too_many_requests"),
+    );
+    let me = account();
+    assert_eq!(
+        client
+            .withdraw_invitation(&me, PROFILE_URL, Some("inv_1"))
+            .await,
+        Ok(())
+    );
+    let seen = mock.seen_at("DELETE", "/api/v1/users/invite/sent/inv_1");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].query.get("account_id").map(String::as_str),
+        Some(ACCOUNT)
+    );
+    assert_api_key(&mock);
+    assert!(matches!(
+        client
+            .withdraw_invitation(&me, PROFILE_URL, Some("inv_2"))
+            .await,
+        Err(ConnectorError::RateLimited { .. })
+    ));
+    // Without the invitation's id nothing can be withdrawn, and nothing is asked.
+    let before = mock.seen().len();
+    assert!(matches!(
+        client.withdraw_invitation(&me, PROFILE_URL, None).await,
+        Err(ConnectorError::Rejected(_))
+    ));
+    assert_eq!(mock.seen().len(), before);
+}
