@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-use super::prospects::{decode_cursor, encode_cursor};
+use super::prospects::{cursor_page, decode_cursor};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiQuery, Tenant};
@@ -30,12 +30,6 @@ const DRAFT_NOT_FOUND: &str = "Draft not found";
 /// Page size bounds and default of the list.
 const PAGE_LIMIT: (i64, i64) = (1, 100);
 const DEFAULT_PAGE_LIMIT: i64 = 25;
-
-/// The list headers.
-const X_LIMIT: &str = "x-limit";
-const X_OFFSET: &str = "x-offset";
-const X_HAS_MORE: &str = "x-has-more";
-const X_NEXT_CURSOR: &str = "x-next-cursor";
 
 /// The person a draft is written to.
 #[derive(Debug, Serialize, ToSchema)]
@@ -266,24 +260,7 @@ pub async fn list_drafts(
         .store
         .list_drafts(&tenant.team_id, &filter, &page, limit + 1)
         .await?;
-    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
-    let has_more = drafts.len() > page_size;
-    drafts.truncate(page_size);
-    let next_cursor = drafts
-        .last()
-        .filter(|_| has_more)
-        .map(|d| encode_cursor(d.created_at, &d.id))
-        .unwrap_or_default();
-    let offset = match page {
-        ChatPage::Offset(offset) => offset,
-        ChatPage::After(_) => 0,
-    };
-    let headers = [
-        (X_LIMIT, limit.to_string()),
-        (X_OFFSET, offset.to_string()),
-        (X_HAS_MORE, has_more.to_string()),
-        (X_NEXT_CURSOR, next_cursor),
-    ];
+    let headers = cursor_page(&mut drafts, &page, limit, |d| (d.created_at, &d.id));
     Ok((headers, Json(views(&state, &tenant.team_id, drafts).await?)))
 }
 

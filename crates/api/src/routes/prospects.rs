@@ -419,6 +419,38 @@ pub(crate) fn encode_cursor(created_at: Millis, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{created_at}{CURSOR_SEPARATOR}{id}"))
 }
 
+/// Trims `rows` (read with one more than `limit`, to know whether another page follows) to
+/// the page and returns its headers: `X-Limit`, `X-Offset`, `X-Has-More`, `X-Next-Cursor`
+/// (continuing after the last row, whose `(created_at, id)` is `position`).
+pub(crate) fn cursor_page<T>(
+    rows: &mut Vec<T>,
+    page: &ChatPage,
+    limit: i64,
+    position: impl Fn(&T) -> (Millis, &str),
+) -> [(&'static str, String); 4] {
+    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > page_size;
+    rows.truncate(page_size);
+    let next_cursor = rows
+        .last()
+        .filter(|_| has_more)
+        .map(|row| {
+            let (created_at, id) = position(row);
+            encode_cursor(created_at, id)
+        })
+        .unwrap_or_default();
+    let offset = match page {
+        ChatPage::Offset(offset) => *offset,
+        ChatPage::After(_) => 0,
+    };
+    [
+        (X_LIMIT, limit.to_string()),
+        (X_OFFSET, offset.to_string()),
+        (X_HAS_MORE, has_more.to_string()),
+        (X_NEXT_CURSOR, next_cursor),
+    ]
+}
+
 /// The position a cursor stands for, or `None` when it is not one of ours.
 pub(crate) fn decode_cursor(cursor: &str) -> Option<ChatCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
@@ -510,24 +542,7 @@ pub async fn list_campaign_prospects(
         .list_campaign_chats(&tenant.team_id, &campaign_id, &filter, &page, limit + 1)
         .await
         .or_not_found(CAMPAIGN_NOT_FOUND)?;
-    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
-    let has_more = chats.len() > page_size;
-    chats.truncate(page_size);
-    let next_cursor = chats
-        .last()
-        .filter(|_| has_more)
-        .map(|chat| encode_cursor(chat.created_at, &chat.id))
-        .unwrap_or_default();
-    let offset = match page {
-        ChatPage::Offset(offset) => offset,
-        ChatPage::After(_) => 0,
-    };
-    let headers = [
-        (X_LIMIT, limit.to_string()),
-        (X_OFFSET, offset.to_string()),
-        (X_HAS_MORE, has_more.to_string()),
-        (X_NEXT_CURSOR, next_cursor),
-    ];
+    let headers = cursor_page(&mut chats, &page, limit, |chat| (chat.created_at, &chat.id));
     Ok((
         headers,
         Json(chats.into_iter().map(ProspectListItem::from).collect()),

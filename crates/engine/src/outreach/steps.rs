@@ -1317,9 +1317,6 @@ impl<'e> Batch<'e> {
         after_sent: Millis,
         origin: Origin,
     ) {
-        let wall = outbound_core::time::now_millis();
-        let lease =
-            Millis::try_from(self.inner.config.send_lease.as_millis()).unwrap_or(Millis::MAX);
         let send = NewSend {
             id: outbound_core::ids::new_id(),
             team_id: chat.team_id.clone(),
@@ -1328,7 +1325,7 @@ impl<'e> Batch<'e> {
             kind,
             text,
             at: self.now,
-            lease_until: wall.saturating_add(lease),
+            lease_until: send_lease_until(self.inner),
             origin,
         };
         self.sends.push(PlannedSend {
@@ -1345,15 +1342,18 @@ impl<'e> Batch<'e> {
 
     // ---- conversation tasks -----------------------------------------------------------------
 
-    /// The chat of a conversation task and its running agent; `None` when the task is handled
-    /// (chat gone or finished: done; agent not running: later).
-    fn chat_and_agent(&mut self, task: &Task) -> Option<(EngineChat, EngineAgent, Account)> {
-        let Some(chat) = task
-            .chat_id
+    /// The conversation of a task, as loaded for the batch.
+    fn task_chat(&self, task: &Task) -> Option<EngineChat> {
+        task.chat_id
             .as_ref()
             .and_then(|id| self.chats.get(id))
             .cloned()
-        else {
+    }
+
+    /// The chat of a conversation task and its running agent; `None` when the task is handled
+    /// (chat gone or finished: done; agent not running: later).
+    fn chat_and_agent(&mut self, task: &Task) -> Option<(EngineChat, EngineAgent, Account)> {
+        let Some(chat) = self.task_chat(task) else {
             self.done(task);
             return None;
         };
@@ -1567,12 +1567,7 @@ impl<'e> Batch<'e> {
     }
 
     async fn qualify(&mut self, task: &Task) -> EngineResult<()> {
-        let Some(chat) = task
-            .chat_id
-            .as_ref()
-            .and_then(|id| self.chats.get(id))
-            .cloned()
-        else {
+        let Some(chat) = self.task_chat(task) else {
             self.done(task);
             return Ok(());
         };
@@ -1635,12 +1630,7 @@ impl<'e> Batch<'e> {
             self.fail(task, "a person's message without its text".into());
             return Ok(());
         };
-        let Some(chat) = task
-            .chat_id
-            .as_ref()
-            .and_then(|id| self.chats.get(id))
-            .cloned()
-        else {
+        let Some(chat) = self.task_chat(task) else {
             self.done(task);
             return Ok(());
         };
@@ -1660,9 +1650,6 @@ impl<'e> Batch<'e> {
                 return Ok(());
             }
         };
-        let wall = outbound_core::time::now_millis();
-        let lease =
-            Millis::try_from(self.inner.config.send_lease.as_millis()).unwrap_or(Millis::MAX);
         let send = NewSend {
             id: payload.id,
             team_id: chat.team_id.clone(),
@@ -1671,7 +1658,7 @@ impl<'e> Batch<'e> {
             kind: SendKind::Manual,
             text: payload.text,
             at: self.now,
-            lease_until: wall.saturating_add(lease),
+            lease_until: send_lease_until(self.inner),
             origin: Origin::person(),
         };
         self.sends.push(PlannedSend {
@@ -2027,6 +2014,12 @@ impl<'e> Batch<'e> {
             }
         }
     }
+}
+
+/// The wall-clock time until which a send recorded now is left to this process.
+fn send_lease_until(inner: &Inner) -> Millis {
+    let lease = Millis::try_from(inner.config.send_lease.as_millis()).unwrap_or(Millis::MAX);
+    outbound_core::time::now_millis().saturating_add(lease)
 }
 
 /// A message ready to send.
