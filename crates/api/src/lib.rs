@@ -65,6 +65,8 @@ pub struct ApiSettings {
     pub unipile_webhook_secret: Option<String>,
     /// The MCP door mounted at `/mcp`; none: `/mcp` is not served.
     pub mcp: Option<McpMount>,
+    /// The dashboard, mounted at `/app` (with `/` sending browsers there); none: not served.
+    pub dashboard: Option<Router>,
 }
 
 impl ApiSettings {
@@ -80,6 +82,7 @@ impl ApiSettings {
             now: system_now(),
             unipile_webhook_secret: None,
             mcp: None,
+            dashboard: None,
         }
     }
 }
@@ -100,6 +103,7 @@ impl std::fmt::Debug for ApiSettings {
                 &self.unipile_webhook_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("mcp", &self.mcp.is_some())
+            .field("dashboard", &self.dashboard.is_some())
             .finish()
     }
 }
@@ -125,10 +129,12 @@ pub struct AppState {
 pub fn app(store: Arc<dyn Store>, secrets: SecretBox, settings: ApiSettings) -> Router {
     let max_body_bytes = settings.max_body_bytes;
     let mcp = settings.mcp.clone();
+    let dashboard = settings.dashboard.clone();
     routes::router(
         state(store, secrets, settings),
         max_body_bytes,
         mcp.as_ref(),
+        dashboard,
     )
 }
 

@@ -869,10 +869,20 @@ impl Config {
             public_url: self.public_url.clone(),
             now,
             mcp: Some(self.mcp_mount()),
+            dashboard: None,
             unipile_webhook_secret: self
                 .unipile_webhook_secret
                 .as_ref()
                 .map(|secret| secret.expose().to_owned()),
+        }
+    }
+
+    /// What the dashboard at `/app` needs besides the store; `now` is the engine's clock.
+    pub fn dashboard_settings(&self, now: outbound_api::Now) -> outbound_dashboard::DashboardSettings {
+        outbound_dashboard::DashboardSettings {
+            public_url: self.public_url.clone(),
+            now,
+            ..outbound_dashboard::DashboardSettings::new()
         }
     }
 

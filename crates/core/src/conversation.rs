@@ -216,6 +216,40 @@ pub const DEFAULT_VERIFICATION_THRESHOLD: i64 = 50;
 /// Longest `customData`, in characters; longer input is truncated.
 pub const MAX_CUSTOM_DATA_LEN: usize = 3000;
 
+/// Longest prospect name, in characters.
+pub const MAX_PROSPECT_NAME_LEN: usize = 200;
+
+/// Checks a prospect to import, whichever door it came through: a name and a URL (trimmed,
+/// within their lengths; whether the URL is a LinkedIn profile is the import's verdict, not a
+/// refusal) and `customData` within [`MAX_CUSTOM_DATA_LEN`]. Problems are recorded under
+/// `prefix` (`""`, `prospects[3].`, `row 4: `).
+pub fn check_prospect(
+    problems: &mut crate::validation::Problems,
+    prefix: &str,
+    name: &str,
+    url: &str,
+    custom_data: &str,
+) {
+    let name = name.trim();
+    if name.is_empty() {
+        problems.add(format!("{prefix}name"), "The name field is required");
+    } else {
+        problems.check_len(&format!("{prefix}name"), name, 1, MAX_PROSPECT_NAME_LEN);
+    }
+    let url = url.trim();
+    if url.is_empty() {
+        problems.add(format!("{prefix}url"), "The url field is required");
+    } else {
+        problems.check_len(&format!("{prefix}url"), url, 1, crate::dnc::MAX_URL_LEN);
+    }
+    if custom_data.chars().count() > MAX_CUSTOM_DATA_LEN {
+        problems.add(
+            format!("{prefix}customData"),
+            format!("The customData field must be at most {MAX_CUSTOM_DATA_LEN} characters long"),
+        );
+    }
+}
+
 /// `value` cut to [`MAX_CUSTOM_DATA_LEN`] characters.
 pub fn truncate_custom_data(value: &str) -> String {
     value.chars().take(MAX_CUSTOM_DATA_LEN).collect()

@@ -5,6 +5,7 @@
 //! this crate touches the network, the clock of the machine (callers pass time in) or a database.
 
 pub mod agent;
+pub mod campaign;
 pub mod conversation;
 pub mod dnc;
 pub mod events;

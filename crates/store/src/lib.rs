@@ -11,6 +11,7 @@
 //!   [`sqlite`] and [`postgres`].
 
 mod access;
+pub mod activity;
 pub mod agents;
 pub mod analytics;
 pub mod campaigns;
@@ -20,12 +21,14 @@ pub mod drafts;
 pub mod engine;
 mod error;
 pub mod imports;
+pub mod inbox;
 pub mod ingress;
 pub mod postgres;
 pub mod products;
 pub mod prompts;
 pub mod sales_navigator;
 pub mod search;
+pub mod sessions;
 pub mod sqlite;
 pub mod teams;
 pub mod webhooks;
@@ -47,7 +50,10 @@ pub trait Store:
     + campaigns::CampaignStore
     + imports::ImportStore
     + chats::ChatStore
+    + inbox::InboxStore
+    + sessions::SessionStore
     + analytics::AnalyticsStore
+    + activity::ActivityStore
     + search::SearchStore
     + workspaces::WorkspaceStore
     + engine::EngineStore

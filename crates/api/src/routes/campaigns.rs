@@ -12,8 +12,9 @@
 //!   `qualificationAutomatic` is below `qualificationVerification` no score falls between them,
 //!   so nothing ever needs verification.
 //! - `variables` maps each custom `{{variable}}` of the prompt to its value: at most
-//!   [`MAX_VARIABLES`] keys of 1–[`MAX_VARIABLE_NAME_LEN`] characters, values up to
-//!   [`MAX_VARIABLE_VALUE_LEN`] characters. A campaign whose prompt uses a custom variable that
+//!   `MAX_VARIABLES` keys of 1–`MAX_VARIABLE_NAME_LEN` characters, values up to
+//!   `MAX_VARIABLE_VALUE_LEN` characters (`outbound_core::campaign`, shared with the dashboard).
+//!   A campaign whose prompt uses a custom variable that
 //!   `variables` does not define is refused (400 on `variables`); the system variables (`outbound_core::prompt::SYSTEM_VARIABLES`) need
 //!   no definition. `PUT` replaces the whole map.
 //! - Delete is refused with 409 `campaign_active` while the campaign is `active` (a `paused`,
@@ -27,12 +28,15 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use outbound_core::campaign::{
+    check_name, check_reference, check_review_mode, check_threshold, check_variables,
+    undefined_variables,
+};
 use outbound_core::conversation::{
-    CAMPAIGN_NAME_LEN, CampaignStatus, DEFAULT_AUTOMATIC_THRESHOLD, DEFAULT_VERIFICATION_THRESHOLD,
-    THRESHOLD_RANGE, percent_string,
+    CampaignStatus, DEFAULT_AUTOMATIC_THRESHOLD, DEFAULT_VERIFICATION_THRESHOLD, percent_string,
 };
 use outbound_core::plan::Quota;
-use outbound_core::prompt::{PromptSections, custom_variables};
+use outbound_core::prompt::PromptSections;
 use outbound_core::review::ReviewMode;
 use outbound_core::time::iso8601;
 use outbound_core::validation::Problems;
@@ -49,12 +53,6 @@ use crate::extract::{ApiJson, ApiQuery, Tenant};
 const CAMPAIGN_NOT_FOUND: &str = "Campaign not found";
 /// `limit` bounds of `GET /campaigns`.
 const PAGE_LIMIT: (i64, i64) = (1, 100);
-/// At most this many `variables`.
-pub const MAX_VARIABLES: usize = 50;
-/// Longest variable name, in characters.
-pub const MAX_VARIABLE_NAME_LEN: usize = 64;
-/// Longest variable value, in characters.
-pub const MAX_VARIABLE_VALUE_LEN: usize = 1000;
 
 /// The counters of a campaign's conversations.
 #[derive(Debug, Serialize, ToSchema)]
@@ -270,75 +268,15 @@ impl From<Campaign> for CampaignStatsResponse {
     }
 }
 
-fn check_name(problems: &mut Problems, name: &str) {
-    problems.check_len(
-        "name",
-        name.trim(),
-        CAMPAIGN_NAME_LEN.0,
-        CAMPAIGN_NAME_LEN.1,
-    );
-}
-
-fn check_threshold(problems: &mut Problems, field: &str, value: Option<i64>) {
-    if let Some(value) = value {
-        problems.check_range(field, value, THRESHOLD_RANGE.0, THRESHOLD_RANGE.1);
-    }
-}
-
-fn check_variables(problems: &mut Problems, variables: &BTreeMap<String, String>) {
-    if variables.len() > MAX_VARIABLES {
-        problems.add(
-            "variables",
-            format!("At most {MAX_VARIABLES} variables are allowed"),
-        );
-    }
-    for (name, value) in variables {
-        let len = name.chars().count();
-        if len == 0 || len > MAX_VARIABLE_NAME_LEN {
-            problems.add(
-                "variables",
-                format!("Variable names must be 1 to {MAX_VARIABLE_NAME_LEN} characters long"),
-            );
-        }
-        if value.chars().count() > MAX_VARIABLE_VALUE_LEN {
-            problems.add(
-                "variables",
-                format!(
-                    "The value of variable `{name}` must be at most {MAX_VARIABLE_VALUE_LEN} \
-                     characters long"
-                ),
-            );
-        }
-    }
-}
-
-fn check_reference(problems: &mut Problems, field: &str, id: &str) {
-    if id.trim().is_empty() {
-        problems.add(field, format!("The {field} field is required"));
-    }
-}
-
 /// Refuses `variables` that leave a custom variable of `sections` undefined.
 fn check_prompt_variables(
     sections: &PromptSections,
     variables: &BTreeMap<String, String>,
 ) -> ApiResult<()> {
-    let undefined: Vec<String> = custom_variables(sections)
-        .into_iter()
-        .filter(|name| !variables.contains_key(name))
-        .map(|name| format!("{{{{{name}}}}}"))
-        .collect();
-    if undefined.is_empty() {
-        return Ok(());
+    match undefined_variables(sections, variables) {
+        Some(problem) => Err(ApiError::field("variables", problem)),
+        None => Ok(()),
     }
-    Err(ApiError::field(
-        "variables",
-        format!(
-            "The prompt uses {} but variables does not define {}",
-            undefined.join(", "),
-            if undefined.len() == 1 { "it" } else { "them" }
-        ),
-    ))
 }
 
 /// The prompt's sections, to check variables against.
@@ -407,16 +345,6 @@ pub async fn list_campaigns(
     ))
 }
 
-/// The review mode named by `value`, or a problem.
-fn review_mode(problems: &mut Problems, value: Option<&str>) -> Option<ReviewMode> {
-    let value = value?;
-    let mode = ReviewMode::parse(value);
-    if mode.is_none() {
-        problems.add("reviewMode", "Must be one of off, first_message, all");
-    }
-    mode
-}
-
 /// Create a campaign: `active` at once, or `paused` with `preventAutoStart`.
 #[utoipa::path(
     post,
@@ -453,7 +381,7 @@ pub async fn create_campaign(
         body.qualification_verification,
     );
     check_variables(&mut problems, &variables);
-    let review_mode = review_mode(&mut problems, body.review_mode.as_deref());
+    let review_mode = check_review_mode(&mut problems, body.review_mode.as_deref());
     problems.into_result().map_err(ApiError::Validation)?;
     let sections = prompt_sections(&state, &tenant, &body.prompt_id).await?;
     check_prompt_variables(&sections, &variables)?;
@@ -521,7 +449,7 @@ pub async fn update_campaign(
              variables, reviewMode",
         );
     }
-    let review_mode = review_mode(&mut problems, body.review_mode.as_deref());
+    let review_mode = check_review_mode(&mut problems, body.review_mode.as_deref());
     if let Some(name) = &body.name {
         check_name(&mut problems, name);
     }
@@ -702,26 +630,5 @@ mod tests {
         variables.insert("goal".to_owned(), "a demo".to_owned());
         variables.insert("painPoint".to_owned(), String::new());
         assert!(check_prompt_variables(&sections, &variables).is_ok());
-    }
-
-    #[test]
-    fn variable_shape_limits() {
-        let mut problems = Problems::new();
-        let mut variables: BTreeMap<String, String> = (0..=MAX_VARIABLES)
-            .map(|i| (format!("v{i}"), "x".to_owned()))
-            .collect();
-        check_variables(&mut problems, &variables);
-        assert!(!problems.is_empty());
-        variables.clear();
-        variables.insert(
-            "k".repeat(MAX_VARIABLE_NAME_LEN),
-            "é".repeat(MAX_VARIABLE_VALUE_LEN),
-        );
-        let mut problems = Problems::new();
-        check_variables(&mut problems, &variables);
-        assert!(problems.is_empty());
-        variables.insert(String::new(), String::new());
-        check_variables(&mut problems, &variables);
-        assert!(!problems.is_empty());
     }
 }

@@ -11,8 +11,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use outbound_core::conversation::MAX_CUSTOM_DATA_LEN;
-use outbound_core::dnc::MAX_URL_LEN;
+use outbound_core::conversation::{MAX_CUSTOM_DATA_LEN, check_prospect};
 use outbound_core::time::iso8601;
 use outbound_core::validation::Problems;
 use outbound_store::imports::{Assignment, Import, NewImportRow, ReportRow, RoundRobin, source};
@@ -29,8 +28,6 @@ pub const MAX_BATCH_PROSPECTS: usize = 100;
 pub const MIN_ROUND_ROBIN_CAMPAIGNS: usize = 2;
 /// Most campaigns of a round-robin request.
 pub const MAX_ROUND_ROBIN_CAMPAIGNS: usize = 100;
-/// Longest prospect name, in characters.
-pub const MAX_NAME_LEN: usize = 200;
 /// Most legacy `additionalFields` of one prospect.
 pub const MAX_ADDITIONAL_FIELDS: usize = 50;
 /// Longest `campaignId` we look up (ids are 20 characters; anything far longer is not one).
@@ -250,25 +247,9 @@ pub fn fold_additional_fields(custom_data: &str, fields: &[AdditionalField]) -> 
 /// The row for `input`, or its problems recorded under `prefix` (`""` or `prospects[3].`).
 fn import_row(input: ProspectInput, prefix: &str, problems: &mut Problems) -> Option<NewImportRow> {
     let before = problems.clone();
-    let name = input.name.trim();
-    if name.is_empty() {
-        problems.add(format!("{prefix}name"), "The name field is required");
-    } else {
-        problems.check_len(&format!("{prefix}name"), name, 1, MAX_NAME_LEN);
-    }
-    let url = input.url.trim();
-    if url.is_empty() {
-        problems.add(format!("{prefix}url"), "The url field is required");
-    } else {
-        problems.check_len(&format!("{prefix}url"), url, 1, MAX_URL_LEN);
-    }
     let custom_data = input.custom_data.unwrap_or_default();
-    if custom_data.chars().count() > MAX_CUSTOM_DATA_LEN {
-        problems.add(
-            format!("{prefix}customData"),
-            format!("The customData field must be at most {MAX_CUSTOM_DATA_LEN} characters long"),
-        );
-    }
+    check_prospect(problems, prefix, &input.name, &input.url, &custom_data);
+    let (name, url) = (input.name.trim(), input.url.trim());
     let fields = input.additional_fields.unwrap_or_default();
     let folded = fold_additional_fields(&custom_data, &fields);
     if fields.len() > MAX_ADDITIONAL_FIELDS {

@@ -190,7 +190,12 @@ pub fn rest_door(state: AppState, max_body_bytes: usize) -> Router {
 
 /// The whole application with its layers; `mcp` builds the service at `/mcp` from the
 /// in-process `/v1` door.
-pub fn router(state: AppState, max_body_bytes: usize, mcp: Option<&McpMount>) -> Router {
+pub fn router(
+    state: AppState,
+    max_body_bytes: usize,
+    mcp: Option<&McpMount>,
+    dashboard: Option<Router>,
+) -> Router {
     let (api, document) = authenticated_v1(&state);
     let (integrations, integrations_document) = integration_routes().split_for_parts();
     let mut document = document;
@@ -230,6 +235,12 @@ pub fn router(state: AppState, max_body_bytes: usize, mcp: Option<&McpMount>) ->
             auth::require_key,
         ));
         app = app.nest_service("/mcp", service);
+    }
+    if let Some(dashboard) = dashboard {
+        // The dashboard keeps its own body limit (CSV uploads) and answers its own 404s.
+        app = app
+            .route("/", get(|| async { axum::response::Redirect::to("/app") }))
+            .nest_service("/app", dashboard);
     }
     with_common_layers(app, max_body_bytes).with_state(state)
 }

@@ -26,7 +26,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use outbound_core::conversation::{Qualification, status, truncate_custom_data};
-use outbound_core::review::{Author, MAX_MESSAGE_LEN};
+use outbound_core::review::{Author, check_person_message};
 use outbound_core::time::{Millis, iso8601, now_millis};
 use outbound_core::validation::Problems;
 use outbound_store::chats::{
@@ -706,18 +706,10 @@ pub struct PersonMessageQueued {
 
 /// The text of a person's message, or what is wrong with it.
 fn person_text(body: &PersonMessageRequest) -> ApiResult<String> {
-    let text = body.text.trim();
     let mut problems = Problems::new();
-    if text.is_empty() {
-        problems.add("text", "Write the message to send");
-    } else if text.chars().count() > MAX_MESSAGE_LEN {
-        problems.add(
-            "text",
-            format!("At most {MAX_MESSAGE_LEN} characters (LinkedIn's limit)"),
-        );
-    }
+    check_person_message(&mut problems, "text", &body.text);
     problems.into_result().map_err(ApiError::Validation)?;
-    Ok(text.to_owned())
+    Ok(body.text.trim().to_owned())
 }
 
 /// Take over a conversation: send a person's message through the agent now. It counts in the

@@ -186,7 +186,12 @@ pub async fn run(config: &Config, options: ServeOptions) -> Result<()> {
         },
     ));
 
-    let app = outbound_api::app(store, secrets, config.api_settings(api_now));
+    let mut settings = config.api_settings(Arc::clone(&api_now));
+    settings.dashboard = Some(outbound_dashboard::router(
+        Arc::clone(&store),
+        config.dashboard_settings(api_now),
+    ));
+    let app = outbound_api::app(store, secrets, settings);
     if let Some(ready) = options.ready {
         // A caller that stopped listening does not need to know.
         let _ = ready.send(Ready {

@@ -1,0 +1,76 @@
+-- The dashboard: sign-in sessions, and the team-wide inbox.
+--
+-- A session is an opaque id in a cookie; only its SHA-256 is stored. It belongs to the API key
+-- it was opened with, so revoking the key (or deleting the team) ends it.
+CREATE TABLE dashboard_sessions (
+    id_hash TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    api_key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX dashboard_sessions_by_key ON dashboard_sessions (api_key_id);
+CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);
+
+-- The inbox lists a team's conversations by their last activity (the newest of the last message
+-- either way and the creation), newest first. Both are computed by the database from the
+-- columns every writer already keeps, so no writer can forget them; SQLite computes them on
+-- read (VIRTUAL: the only kind `ADD COLUMN` allows), the indexes store them.
+ALTER TABLE chats ADD COLUMN activity_at BIGINT GENERATED ALWAYS AS (
+    MAX(created_at, COALESCE(last_message_at, created_at), COALESCE(last_response_at, created_at))
+) VIRTUAL;
+-- The prospect has the last word: their latest message is not older than ours.
+ALTER TABLE chats ADD COLUMN awaiting_reply BOOLEAN GENERATED ALWAYS AS (
+    last_response_at IS NOT NULL AND (last_message_at IS NULL OR last_response_at >= last_message_at)
+) VIRTUAL;
+
+CREATE INDEX chats_inbox ON chats (team_id, activity_at DESC, id DESC);
+CREATE INDEX chats_inbox_by_campaign ON chats (campaign_id, activity_at DESC, id DESC);
+CREATE INDEX chats_inbox_by_qualification ON chats (team_id, qualification, activity_at DESC, id DESC);
+-- The rare sides of the inbox's filters (the list query writes these conditions literally).
+CREATE INDEX chats_inbox_awaiting ON chats (team_id, activity_at DESC, id DESC) WHERE awaiting_reply;
+CREATE INDEX chats_inbox_paused ON chats (team_id, activity_at DESC, id DESC) WHERE paused;
+
+-- The dashboard's 30-day activity chart: per team and UTC day (days since 1970-01-01), the
+-- invitations sent, the agent's messages and the prospects' replies, kept by triggers in the
+-- writing transaction (whichever module writes), so the chart reads 30 rows instead of counting
+-- a month of messages. Counts are history: deleting a prospect does not lower them.
+CREATE TABLE team_activity_days (
+    team_id TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    day BIGINT NOT NULL,
+    invitations BIGINT NOT NULL DEFAULT 0,
+    messages BIGINT NOT NULL DEFAULT 0,
+    replies BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (team_id, day)
+);
+
+INSERT INTO team_activity_days (team_id, day, invitations, messages, replies)
+SELECT team_id, day, SUM(invitations), SUM(messages), SUM(replies) FROM (
+    SELECT team_id, created_at / 86400000 AS day, 0 AS invitations,
+           SUM(CASE WHEN role = 'user' THEN 0 ELSE 1 END) AS messages,
+           SUM(CASE WHEN role = 'user' THEN 1 ELSE 0 END) AS replies
+    FROM messages GROUP BY team_id, created_at / 86400000
+    UNION ALL
+    SELECT team_id, at / 86400000, COUNT(*), 0, 0
+    FROM agent_actions WHERE kind = 'invitation' GROUP BY team_id, at / 86400000
+) GROUP BY team_id, day;
+
+CREATE TRIGGER messages_count_day AFTER INSERT ON messages
+BEGIN
+    INSERT INTO team_activity_days (team_id, day, messages, replies)
+    VALUES (NEW.team_id, NEW.created_at / 86400000,
+            CASE WHEN NEW.role = 'user' THEN 0 ELSE 1 END,
+            CASE WHEN NEW.role = 'user' THEN 1 ELSE 0 END)
+    ON CONFLICT (team_id, day) DO UPDATE SET
+        messages = messages + excluded.messages, replies = replies + excluded.replies;
+END;
+
+CREATE TRIGGER invitations_count_day AFTER INSERT ON agent_actions
+WHEN NEW.kind = 'invitation'
+BEGIN
+    INSERT INTO team_activity_days (team_id, day, invitations)
+    VALUES (NEW.team_id, NEW.at / 86400000, 1)
+    ON CONFLICT (team_id, day) DO UPDATE SET invitations = invitations + 1;
+END;
