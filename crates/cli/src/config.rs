@@ -877,12 +877,18 @@ impl Config {
         }
     }
 
-    /// What the dashboard at `/app` needs besides the store; `now` is the engine's clock.
-    pub fn dashboard_settings(&self, now: outbound_api::Now) -> outbound_dashboard::DashboardSettings {
+    /// What the dashboard at `/app` needs besides the store; `now` is the engine's clock,
+    /// `secrets` the master key (it seals agents' passwords).
+    pub fn dashboard_settings(
+        &self,
+        now: outbound_api::Now,
+        secrets: SecretBox,
+    ) -> outbound_dashboard::DashboardSettings {
         outbound_dashboard::DashboardSettings {
             public_url: self.public_url.clone(),
             now,
-            ..outbound_dashboard::DashboardSettings::new()
+            models: self.models.clone(),
+            ..outbound_dashboard::DashboardSettings::new(secrets)
         }
     }
 

@@ -555,3 +555,50 @@ mod tests {
         assert!(fields.contains(&"limits.messagesMax".to_owned()));
     }
 }
+
+/// Shortest accepted LinkedIn password.
+pub const MIN_PASSWORD_LEN: usize = 6;
+/// Longest accepted login or password.
+pub const MAX_CREDENTIAL_LEN: usize = 254;
+/// Length bounds of a verification code.
+pub const CODE_LEN: (usize, usize) = (4, 12);
+
+/// Whether `login` looks like an email address (LinkedIn logins are).
+fn is_plausible_email(login: &str) -> bool {
+    let Some((local, domain)) = login.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !login.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Checks an agent's LinkedIn credentials, whichever door they came through: an email login
+/// (trimmed), a password of [`MIN_PASSWORD_LEN`]–[`MAX_CREDENTIAL_LEN`] characters, a two-letter
+/// country code.
+pub fn check_credentials(
+    problems: &mut crate::validation::Problems,
+    login: &str,
+    password: &str,
+    country: &str,
+) {
+    let login = login.trim();
+    if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
+        problems.add("login", "The login must be a valid email address");
+    }
+    problems.check_len("password", password, MIN_PASSWORD_LEN, MAX_CREDENTIAL_LEN);
+    let country = country.trim();
+    if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
+        problems.add("country", "The country must be a two-letter code");
+    }
+}
+
+/// Whether `code` (trimmed) can be a LinkedIn verification code: 4 to 12 letters or digits.
+pub fn is_verification_code(code: &str) -> bool {
+    let code = code.trim();
+    (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
+        && code.chars().all(|c| c.is_ascii_alphanumeric())
+}

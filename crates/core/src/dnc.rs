@@ -11,6 +11,8 @@ pub const MAX_SLUG_LEN: usize = 300;
 
 /// Longest URL input we look at.
 pub const MAX_URL_LEN: usize = 2048;
+/// Most URLs added to the list in one request (Kakiyo's limit of a DNC upload).
+pub const MAX_BATCH_URLS: usize = 1000;
 
 /// `https://linkedin.com/in/<slug>` for any accepted spelling of a profile URL, or `None` when
 /// the input is not a LinkedIn profile URL.

@@ -18,6 +18,8 @@ use crate::validation::Problems;
 
 /// At most this many follow-ups.
 pub const MAX_FOLLOW_UPS: usize = 3;
+/// Prompt name bounds, in characters.
+pub const PROMPT_NAME_LEN: (usize, usize) = (3, 200);
 /// A follow-up waits this many days (inclusive) after the previous message.
 pub const FOLLOW_UP_DELAY_DAYS: (i64, i64) = (1, 30);
 /// Longest section text.

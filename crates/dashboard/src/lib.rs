@@ -25,6 +25,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::Redirect;
 use axum::routing::get;
+use outbound_core::model::ModelSpec;
+use outbound_core::secrets::SecretBox;
 use outbound_core::time::Millis;
 use outbound_store::Store;
 use outbound_store::sessions::SessionLimits;
@@ -59,18 +61,24 @@ pub struct DashboardSettings {
     pub sessions: SessionLimits,
     /// The engine's clock, for the figures of the home page.
     pub now: Now,
+    /// Seals agents' LinkedIn passwords and verification codes, as `/v1` does.
+    pub secrets: Arc<SecretBox>,
+    /// The models a prompt may name (`GET /v1/models`' catalogue).
+    pub models: Vec<ModelSpec>,
 }
 
 impl DashboardSettings {
     /// No public URL, the default session limits, the machine's clock.
-    pub fn new() -> DashboardSettings {
+    pub fn new(secrets: SecretBox) -> DashboardSettings {
         DashboardSettings {
+            secrets: Arc::new(secrets),
             public_url: None,
             sessions: SessionLimits {
                 idle: DEFAULT_SESSION_IDLE,
                 absolute: DEFAULT_SESSION_ABSOLUTE,
             },
             now: Arc::new(outbound_core::time::now_millis),
+            models: outbound_core::model::default_catalogue(),
         }
     }
 
@@ -79,12 +87,6 @@ impl DashboardSettings {
         self.public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))
-    }
-}
-
-impl Default for DashboardSettings {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -102,6 +104,15 @@ impl std::fmt::Debug for DashboardSettings {
 pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<DashboardSettings>,
+}
+
+impl AppState {
+    /// "Now" on the engine's clock: what the engine's timestamps (messages, drafts, planned
+    /// tasks) are compared with. The rows people create (campaigns, products, DNC entries)
+    /// carry the machine's time.
+    pub fn engine_now(&self) -> Millis {
+        (self.settings.now)()
+    }
 }
 
 /// The dashboard, to be mounted at [`BASE`] (`nest_service`): its pages, assets and 404 page.

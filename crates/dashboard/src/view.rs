@@ -24,6 +24,8 @@ pub(crate) enum Section {
     Agents,
     Prospects,
     Dnc,
+    Products,
+    Prompts,
 }
 
 /// The frame of a signed-in page: the team, the navigation, the CSRF token of its forms and
@@ -71,6 +73,8 @@ impl Chrome {
             Section::Agents => "agents",
             Section::Prospects => "prospects",
             Section::Dnc => "dnc",
+            Section::Products => "products",
+            Section::Prompts => "prompts",
         };
         if current == section { "current" } else { "" }
     }
@@ -98,6 +102,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "agent-resumed" => "Agent resumed.",
         "agent-saved" => "Agent settings saved.",
         "code-sent" => "Verification code sent: the agent is logging in.",
+        "import-queued" => "Import queued: the prospects are being added.",
+        "product-created" => "Product created.",
+        "prompt-created" => "Prompt created.",
+        "prompt-saved" => "Prompt saved.",
         _ => return None,
     })
 }
@@ -290,12 +298,6 @@ pub(crate) fn until(at: Millis, now: Millis) -> String {
     } else {
         format!("in {}", span(at - now))
     }
-}
-
-/// A date and time in UTC for people: `2026-12-04 18:30 UTC`.
-pub(crate) fn datetime(at: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(at)
-        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// The label of a conversation status code, as people read it.

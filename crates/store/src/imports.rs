@@ -35,6 +35,8 @@ pub mod source {
     pub const BATCH: &str = "api_batch";
     /// `POST /prospects/batch/round-robin`.
     pub const ROUND_ROBIN: &str = "api_round_robin";
+    /// A CSV uploaded in the dashboard.
+    pub const DASHBOARD_CSV: &str = "dashboard_csv";
 }
 
 /// The state of a job.
@@ -233,6 +235,10 @@ pub trait ImportStore {
     /// A job readable by `team` (its own, or one of a campaign shared with it through an agency
     /// workspace) with the report of its processed rows.
     async fn get_import(&self, team: &str, list_id: &str) -> StoreResult<Import>;
+
+    /// The job's status and counters without its report (`report` is empty), whatever its size:
+    /// what a progress view polls.
+    async fn get_import_summary(&self, team: &str, list_id: &str) -> StoreResult<Import>;
 
     /// Processes up to `max_rows` rows of the oldest unfinished job in one transaction; returns
     /// how many rows were processed (0: no work).
@@ -746,6 +752,16 @@ macro_rules! impl_import_store {
                     .fetch_all(&self.pool)
                     .await?;
                 to_import(row, report)
+            }
+
+            async fn get_import_summary(&self, team: &str, list_id: &str) -> StoreResult<Import> {
+                let row = sqlx::query_as::<_, ImportRow>(SELECT_IMPORT)
+                    .bind(team)
+                    .bind(list_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                to_import(row, Vec::new())
             }
 
             async fn process_imports(&self, max_rows: i64) -> StoreResult<usize> {

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use outbound_core::agent::{
-    AgentEvent, AgentStatus, Alert, INVITATIONS_MAX_RANGE, INVITATIONS_MIN_RANGE,
+    AgentEvent, AgentStatus, Alert, check_credentials, is_verification_code, INVITATIONS_MAX_RANGE, INVITATIONS_MIN_RANGE,
     MESSAGES_MAX_RANGE, MESSAGES_MIN_RANGE, WorkingHours, is_valid_days_mask, parse_clock_time,
 };
 use outbound_core::plan::Quota;
@@ -31,15 +31,9 @@ use crate::extract::{ApiJson, Tenant};
 const AGENT_NOT_FOUND: &str = "Agent not found";
 /// Smallest and largest UTC offsets, in hours.
 const TIMEZONE_RANGE: (i64, i64) = (-12, 14);
-/// Shortest accepted LinkedIn password.
-const MIN_PASSWORD_LEN: usize = 6;
-/// Longest accepted login or password.
-const MAX_CREDENTIAL_LEN: usize = 254;
 /// Bounds of the weekly and monthly invitation caps (our extension).
 const WEEKLY_CAP_RANGE: (i64, i64) = (1, 700);
 const MONTHLY_CAP_RANGE: (i64, i64) = (1, 3000);
-/// Length bounds of a verification code.
-const CODE_LEN: (usize, usize) = (4, 12);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -541,18 +535,6 @@ pub async fn update_agent(
     }))
 }
 
-fn is_plausible_email(login: &str) -> bool {
-    let Some((local, domain)) = login.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !login.chars().any(char::is_whitespace)
-        && !domain.contains('@')
-}
-
 /// Give the agent its LinkedIn credentials; it then logs in (`auth_in_progress`).
 #[utoipa::path(
     post,
@@ -574,24 +556,11 @@ pub async fn setup_agent(
     ApiJson(body): ApiJson<SetupRequest>,
 ) -> ApiResult<Json<Message>> {
     let mut problems = Problems::new();
-    let login = body.login.trim();
-    if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
-        problems.add("login", "The login must be a valid email address");
-    }
-    problems.check_len(
-        "password",
-        &body.password,
-        MIN_PASSWORD_LEN,
-        MAX_CREDENTIAL_LEN,
-    );
-    let country = body.country.trim();
-    if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
-        problems.add("country", "The country must be a two-letter code");
-    }
+    check_credentials(&mut problems, &body.login, &body.password, &body.country);
     problems.into_result().map_err(ApiError::Validation)?;
     let change = AgentChange::Credentials {
-        login: login.to_owned(),
-        country: country.to_ascii_uppercase(),
+        login: body.login.trim().to_owned(),
+        country: body.country.trim().to_ascii_uppercase(),
         password_sealed: state.secrets.seal(&body.password),
     };
     transition(&state, &tenant, &id, AgentEvent::Setup, change).await?;
@@ -630,9 +599,7 @@ pub async fn submit_verification_code(
     ApiJson(body): ApiJson<VerificationCodeRequest>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
     let code = body.code.trim();
-    let well_formed = (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
-        && code.chars().all(|c| c.is_ascii_alphanumeric());
-    if !well_formed {
+    if !is_verification_code(code) {
         return Err(ApiError::field(
             "code",
             "The verification code must be 4 to 12 letters or digits",

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use outbound_core::dnc::normalize_linkedin_url;
+use outbound_core::dnc::{MAX_BATCH_URLS, normalize_linkedin_url};
 use outbound_core::time::iso8601;
 use outbound_store::StoreError;
 use outbound_store::dnc::{BatchOutcome, DncDeletion, DncEntry};
@@ -21,8 +21,6 @@ use crate::extract::{ApiJson, ApiQuery, Tenant};
 /// Page size bounds and default of `GET /dnc`.
 const PAGE_LIMIT: (i64, i64) = (1, 1000);
 const DEFAULT_PAGE_LIMIT: i64 = 50;
-/// Most entries in one `POST /dnc/batch`.
-const MAX_BATCH_ENTRIES: usize = 1000;
 
 /// The DNC envelope.
 #[derive(Debug, Serialize, ToSchema)]
@@ -290,9 +288,9 @@ pub async fn add_dnc_batch(
         .and_then(Value::as_array)
         .filter(|entries| !entries.is_empty())
         .ok_or_else(|| ApiError::InvalidRequest("Entries array is required".to_owned()))?;
-    if entries.len() > MAX_BATCH_ENTRIES {
+    if entries.len() > MAX_BATCH_URLS {
         return Err(ApiError::InvalidRequest(format!(
-            "At most {MAX_BATCH_ENTRIES} entries per batch"
+            "At most {MAX_BATCH_URLS} entries per batch"
         )));
     }
     let inputs: Vec<&str> = entries

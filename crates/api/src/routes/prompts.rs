@@ -5,7 +5,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use outbound_core::prompt::{FollowUp, MANDATORY_VARIABLES, PromptType, SectionsPatch};
+use outbound_core::prompt::{
+    FollowUp, MANDATORY_VARIABLES, PROMPT_NAME_LEN, PromptType, SectionsPatch,
+};
 use outbound_core::time::iso8601;
 use outbound_core::validation::Problems;
 use outbound_store::prompts::Prompt;
@@ -16,8 +18,6 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, Tenant};
 
-/// Prompt name bounds, in characters.
-const NAME_LEN: (usize, usize) = (3, 200);
 const PROMPT_NOT_FOUND: &str = "Prompt not found";
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -188,7 +188,7 @@ pub async fn create_prompt(
 ) -> ApiResult<(StatusCode, Json<CreatePromptResponse>)> {
     let mut problems = Problems::new();
     let name = body.name.trim();
-    problems.check_len("name", name, NAME_LEN.0, NAME_LEN.1);
+    problems.check_len("name", name, PROMPT_NAME_LEN.0, PROMPT_NAME_LEN.1);
     let kind = PromptType::from_request(&body.kind);
     if kind.is_none() {
         problems.add("type", "The type must be one of Messages, Comment");

@@ -189,7 +189,7 @@ pub async fn run(config: &Config, options: ServeOptions) -> Result<()> {
     let mut settings = config.api_settings(Arc::clone(&api_now));
     settings.dashboard = Some(outbound_dashboard::router(
         Arc::clone(&store),
-        config.dashboard_settings(api_now),
+        config.dashboard_settings(api_now, secrets.clone()),
     ));
     let app = outbound_api::app(store, secrets, settings);
     if let Some(ready) = options.ready {

@@ -13,7 +13,7 @@ const AXIS: i64 = 20;
 /// Space left of the bars for the scale.
 const GUTTER: i64 = 34;
 /// Grid lines above the axis.
-const GRID_LINES: i64 = 4;
+const GRID_LINES: i64 = 5;
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,5 +157,6 @@ mod tests {
         assert!(chart.bars.iter().all(|b| b.x + b.width <= WIDTH));
         assert_eq!(chart.total_messages, 870);
         assert_eq!(chart.grid.last().map(|g| g.label), Some(100));
+        assert_eq!(chart.grid[1].label, 20);
     }
 }

@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use outbound_core::review::DraftStatus;
-use outbound_core::time::now_millis;
 use outbound_store::activity::Funnel;
 use outbound_store::campaigns::ListWindow;
 use outbound_store::chats::ChatPage;
@@ -199,7 +198,7 @@ async fn home(
 /// Agent alerts, then the oldest drafts waiting, then the newest replies waiting.
 async fn attention(state: &AppState, team: &str) -> Result<Vec<Attention>, PageError> {
     let store = &state.store;
-    let now = now_millis();
+    let now = state.engine_now();
     let mut items = Vec::new();
     for agent in store.list_agents(team).await? {
         for alert in &agent.alerts {

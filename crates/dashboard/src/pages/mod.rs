@@ -2,8 +2,16 @@
 //! calls the store (the same functions as the `/v1` routes), and renders a template; each form
 //! posts to a handler that acts and answers `303 See Other` to the page to show next.
 
+pub(crate) mod agents;
+pub(crate) mod campaigns;
 pub(crate) mod chart;
+pub(crate) mod dnc;
 pub(crate) mod home;
+pub(crate) mod imports;
+pub(crate) mod inbox;
+pub(crate) mod products;
+pub(crate) mod prompts;
+pub(crate) mod review;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -17,6 +25,14 @@ pub(crate) const PAGE_ROWS: i64 = 50;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(home::routes())
+        .merge(dnc::routes())
+        .merge(imports::routes())
+        .merge(agents::routes())
+        .merge(campaigns::routes())
+        .merge(inbox::routes())
+        .merge(products::routes())
+        .merge(prompts::routes())
+        .merge(review::routes())
 }
 
 /// Whether the script asked for the refreshable part of a page only.
