@@ -602,3 +602,60 @@ pub fn is_verification_code(code: &str) -> bool {
     (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
         && code.chars().all(|c| c.is_ascii_alphanumeric())
 }
+
+/// Smallest and largest UTC offsets of working hours, in hours.
+pub const TIMEZONE_OFFSET_RANGE: (i64, i64) = (-12, 14);
+
+/// Checks the given parts of working hours, whichever door they came through: a days mask of
+/// seven 0/1 flags with at least one day, `HH:MM` times, an offset within
+/// [`TIMEZONE_OFFSET_RANGE`]. Problems are recorded under `workingHours.*`.
+pub fn check_working_hours(
+    problems: &mut crate::validation::Problems,
+    days: Option<&str>,
+    start: Option<&str>,
+    stop: Option<&str>,
+    offset: Option<i64>,
+) {
+    if let Some(days) = days
+        && !is_valid_days_mask(days)
+    {
+        problems.add(
+            "workingHours.days",
+            "days must be seven 0/1 flags, Monday first, e.g. 1:1:1:1:1:0:0, with at least one 1",
+        );
+    }
+    for (field, value) in [("workingHours.start", start), ("workingHours.stop", stop)] {
+        if let Some(value) = value
+            && parse_clock_time(value).is_none()
+        {
+            problems.add(field, "Times are HH:MM, 24-hour");
+        }
+    }
+    if let Some(offset) = offset {
+        problems.check_range(
+            "workingHours.timezone",
+            offset,
+            TIMEZONE_OFFSET_RANGE.0,
+            TIMEZONE_OFFSET_RANGE.1,
+        );
+    }
+}
+
+/// Checks the daily ranges that are given (each within its `*_RANGE`), under `limits.*`.
+pub fn check_daily_limits(
+    problems: &mut crate::validation::Problems,
+    invitations: (Option<i64>, Option<i64>),
+    messages: (Option<i64>, Option<i64>),
+) {
+    let ranges = [
+        ("limits.invitationsMin", invitations.0, INVITATIONS_MIN_RANGE),
+        ("limits.invitationsMax", invitations.1, INVITATIONS_MAX_RANGE),
+        ("limits.messagesMin", messages.0, MESSAGES_MIN_RANGE),
+        ("limits.messagesMax", messages.1, MESSAGES_MAX_RANGE),
+    ];
+    for (field, value, (min, max)) in ranges {
+        if let Some(value) = value {
+            problems.check_range(field, value, min, max);
+        }
+    }
+}

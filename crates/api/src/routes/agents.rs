@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use outbound_core::agent::{
-    AgentEvent, AgentStatus, Alert, check_credentials, is_verification_code, INVITATIONS_MAX_RANGE, INVITATIONS_MIN_RANGE,
-    MESSAGES_MAX_RANGE, MESSAGES_MIN_RANGE, WorkingHours, is_valid_days_mask, parse_clock_time,
+    AgentEvent, AgentStatus, Alert, WorkingHours, check_credentials, check_daily_limits,
+    check_working_hours, is_verification_code,
 };
 use outbound_core::plan::Quota;
 use outbound_core::schedule::Zone;
@@ -29,8 +29,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, Tenant};
 
 const AGENT_NOT_FOUND: &str = "Agent not found";
-/// Smallest and largest UTC offsets, in hours.
-const TIMEZONE_RANGE: (i64, i64) = (-12, 14);
 /// Bounds of the weekly and monthly invitation caps (our extension).
 const WEEKLY_CAP_RANGE: (i64, i64) = (1, 700);
 const MONTHLY_CAP_RANGE: (i64, i64) = (1, 3000);
@@ -385,27 +383,20 @@ fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
     }
     let mut problems = Problems::new();
     let working_hours = body.working_hours.map(|hours| {
-        if let Some(days) = &hours.days
-            && !is_valid_days_mask(days)
-        {
-            problems.add(
-                "workingHours.days",
-                "days must be seven 0/1 flags, Monday first, e.g. 1:1:1:1:1:0:0, with at least one 1",
-            );
-        }
-        for (field, value) in [("workingHours.start", &hours.start), ("workingHours.stop", &hours.stop)] {
-            if let Some(value) = value
-                && parse_clock_time(value).is_none()
-            {
-                problems.add(field, "Times are HH:MM, 24-hour");
-            }
-        }
+        let offset = match &hours.timezone {
+            Some(TimezoneRequest::Offset(offset)) => Some(*offset),
+            _ => None,
+        };
+        check_working_hours(
+            &mut problems,
+            hours.days.as_deref(),
+            hours.start.as_deref(),
+            hours.stop.as_deref(),
+            offset,
+        );
         let (timezone, timezone_name) = match hours.timezone {
             None => (None, None),
-            Some(TimezoneRequest::Offset(offset)) => {
-                problems.check_range("workingHours.timezone", offset, TIMEZONE_RANGE.0, TIMEZONE_RANGE.1);
-                (i32::try_from(offset).ok(), None)
-            }
+            Some(TimezoneRequest::Offset(offset)) => (i32::try_from(offset).ok(), None),
             Some(TimezoneRequest::Name(name)) => match Zone::named(name.trim()) {
                 Some(zone) => {
                     let offset = zone.offset_hours_at(chrono::Utc::now());
@@ -429,27 +420,12 @@ fn settings_patch(body: UpdateAgentRequest) -> ApiResult<AgentSettingsPatch> {
         }
     });
     let limits = body.limits.map(|limits| {
+        check_daily_limits(
+            &mut problems,
+            (limits.invitations_min, limits.invitations_max),
+            (limits.messages_min, limits.messages_max),
+        );
         let ranges = [
-            (
-                "limits.invitationsMin",
-                limits.invitations_min,
-                INVITATIONS_MIN_RANGE,
-            ),
-            (
-                "limits.invitationsMax",
-                limits.invitations_max,
-                INVITATIONS_MAX_RANGE,
-            ),
-            (
-                "limits.messagesMin",
-                limits.messages_min,
-                MESSAGES_MIN_RANGE,
-            ),
-            (
-                "limits.messagesMax",
-                limits.messages_max,
-                MESSAGES_MAX_RANGE,
-            ),
             (
                 "limits.invitationsWeekly",
                 limits.invitations_weekly,

@@ -14,11 +14,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use outbound_core::agent::{AgentEvent, AgentStatus, check_credentials, is_verification_code};
+use outbound_core::agent::{
+    AgentEvent, AgentStatus, check_credentials, check_daily_limits, check_working_hours,
+    is_verification_code,
+};
 use outbound_core::plan::Quota;
 use outbound_core::time::{Millis, now_millis};
 use outbound_core::validation::{FieldError, Problems};
-use outbound_store::agents::{Agent, AgentChange};
+use outbound_store::StoreError;
+use outbound_store::agents::{Agent, AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch};
+use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::{done, wants_fragment};
@@ -31,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agents", get(list).post(create))
         .route("/agents/{id}", get(detail))
         .route("/agents/{id}/setup", post(setup))
+        .route("/agents/{id}/settings", post(save_settings))
         .route("/agents/{id}/code", post(code))
         .route("/agents/{id}/pause", post(pause))
         .route("/agents/{id}/resume", post(resume))
@@ -58,7 +64,7 @@ struct AgentView {
     warmup: String,
     hours: String,
     limits: String,
-    settings: Vec<(&'static str, bool)>,
+    form: SettingsForm,
     can_pause: bool,
     can_resume: bool,
     needs_code: bool,
@@ -138,16 +144,127 @@ fn view(agent: Agent, now: Millis) -> AgentView {
             agent.limits.messages_min,
             agent.limits.messages_max
         ),
-        settings: vec![
-            ("Skip people already in the network", agent.settings.skip_in_network),
-            ("Invitations only", agent.settings.invitations_only),
-        ],
+        form: SettingsForm::of(&agent),
         can_pause: matches!(agent.status, AgentStatus::Running | AgentStatus::AuthInProgress),
         can_resume: agent.status == AgentStatus::Paused,
         needs_code: agent.status == AgentStatus::AuthNeeded,
         needs_setup: matches!(agent.status, AgentStatus::SetupNeeded | AgentStatus::AuthNeeded),
         id: agent.id,
         name: agent.name,
+    }
+}
+
+/// The working hours and limits form, as shown or posted.
+#[derive(Debug, Clone, Default)]
+struct SettingsForm {
+    /// Monday first.
+    days: [bool; 7],
+    start: String,
+    stop: String,
+    timezone: String,
+    invitations_min: String,
+    invitations_max: String,
+    messages_min: String,
+    messages_max: String,
+    skip_in_network: bool,
+    invitations_only: bool,
+    warmup: bool,
+}
+
+impl SettingsForm {
+    fn of(agent: &Agent) -> SettingsForm {
+        let mut days = [false; 7];
+        for (day, flag) in days.iter_mut().zip(agent.working_hours.days.split(':')) {
+            *day = flag == "1";
+        }
+        SettingsForm {
+            days,
+            start: agent.working_hours.start.clone(),
+            stop: agent.working_hours.stop.clone(),
+            timezone: agent.working_hours.timezone.to_string(),
+            invitations_min: agent.limits.invitations_min.to_string(),
+            invitations_max: agent.limits.invitations_max.to_string(),
+            messages_min: agent.limits.messages_min.to_string(),
+            messages_max: agent.limits.messages_max.to_string(),
+            skip_in_network: agent.settings.skip_in_network,
+            invitations_only: agent.settings.invitations_only,
+            warmup: agent.settings.warmup,
+        }
+    }
+
+    fn posted(fields: &HashMap<String, String>) -> SettingsForm {
+        let field = |name: &str| fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let mut days = [false; 7];
+        for (i, day) in days.iter_mut().enumerate() {
+            *day = fields.contains_key(&format!("day_{i}"));
+        }
+        SettingsForm {
+            days,
+            start: field("start"),
+            stop: field("stop"),
+            timezone: field("timezone"),
+            invitations_min: field("invitations_min"),
+            invitations_max: field("invitations_max"),
+            messages_min: field("messages_min"),
+            messages_max: field("messages_max"),
+            skip_in_network: fields.contains_key("skip_in_network"),
+            invitations_only: fields.contains_key("invitations_only"),
+            warmup: fields.contains_key("warmup"),
+        }
+    }
+
+    /// The days and their labels, for the checkboxes.
+    fn day_boxes(&self) -> Vec<(usize, &'static str, bool)> {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        DAYS.iter().enumerate().map(|(i, d)| (i, *d, self.days[i])).collect()
+    }
+
+    /// The change it asks for, checked by the rules of `PUT /v1/agents/{id}`.
+    fn patch(&self) -> Result<AgentSettingsPatch, Vec<FieldError>> {
+        let mut problems = Problems::new();
+        let mut number = |field: &str, value: &str| -> Option<i64> {
+            let parsed = value.parse().ok();
+            if parsed.is_none() {
+                problems.add(field, "Must be a whole number");
+            }
+            parsed
+        };
+        let timezone = number("workingHours.timezone", &self.timezone);
+        let invitations = (
+            number("limits.invitationsMin", &self.invitations_min),
+            number("limits.invitationsMax", &self.invitations_max),
+        );
+        let messages = (
+            number("limits.messagesMin", &self.messages_min),
+            number("limits.messagesMax", &self.messages_max),
+        );
+        let days = self
+            .days
+            .iter()
+            .map(|on| if *on { "1" } else { "0" })
+            .collect::<Vec<_>>()
+            .join(":");
+        check_working_hours(&mut problems, Some(&days), Some(&self.start), Some(&self.stop), timezone);
+        check_daily_limits(&mut problems, invitations, messages);
+        problems.into_result().map(|()| AgentSettingsPatch {
+            working_hours: Some(WorkingHoursPatch {
+                days: Some(days),
+                start: Some(self.start.clone()),
+                stop: Some(self.stop.clone()),
+                timezone: timezone.and_then(|t| i32::try_from(t).ok()),
+                timezone_name: None,
+            }),
+            limits: Some(LimitsPatch {
+                invitations_min: invitations.0,
+                invitations_max: invitations.1,
+                messages_min: messages.0,
+                messages_max: messages.1,
+            }),
+            skip_in_network: Some(self.skip_in_network),
+            invitations_only: Some(self.invitations_only),
+            warmup: Some(self.warmup),
+            ..AgentSettingsPatch::default()
+        })
     }
 }
 
@@ -188,6 +305,25 @@ struct DetailPage {
     chrome: Chrome,
     agent: AgentView,
     problems: Vec<FieldError>,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let fields: HashMap<String, String> = fields.into_iter().collect();
+    let form = SettingsForm::posted(&fields);
+    let patch = match form.patch() {
+        Ok(patch) => patch,
+        Err(problems) => return detail_page(&state, &signed, &id, None, problems).await,
+    };
+    match state.store.update_agent_settings(signed.team(), &id, patch).await {
+        Ok(_) => Ok(done(&agent_path(&id), "agent-saved").into_response()),
+        Err(StoreError::Invalid(problems)) => detail_page(&state, &signed, &id, None, problems).await,
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn detail_page(
