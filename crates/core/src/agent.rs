@@ -375,6 +375,118 @@ pub struct AgentSettings {
     pub warmup: bool,
 }
 
+/// Shortest accepted LinkedIn password.
+pub const MIN_PASSWORD_LEN: usize = 6;
+/// Longest accepted login or password.
+pub const MAX_CREDENTIAL_LEN: usize = 254;
+/// Length bounds of a verification code.
+pub const CODE_LEN: (usize, usize) = (4, 12);
+
+/// Whether `login` looks like an email address (LinkedIn logins are).
+fn is_plausible_email(login: &str) -> bool {
+    let Some((local, domain)) = login.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !login.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Checks an agent's LinkedIn credentials, whichever door they came through: an email login
+/// (trimmed), a password of [`MIN_PASSWORD_LEN`]–[`MAX_CREDENTIAL_LEN`] characters, a two-letter
+/// country code.
+pub fn check_credentials(
+    problems: &mut crate::validation::Problems,
+    login: &str,
+    password: &str,
+    country: &str,
+) {
+    let login = login.trim();
+    if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
+        problems.add("login", "The login must be a valid email address");
+    }
+    problems.check_len("password", password, MIN_PASSWORD_LEN, MAX_CREDENTIAL_LEN);
+    let country = country.trim();
+    if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
+        problems.add("country", "The country must be a two-letter code");
+    }
+}
+
+/// Whether `code` (trimmed) can be a LinkedIn verification code: 4 to 12 letters or digits.
+pub fn is_verification_code(code: &str) -> bool {
+    let code = code.trim();
+    (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
+        && code.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Smallest and largest UTC offsets of working hours, in hours.
+pub const TIMEZONE_OFFSET_RANGE: (i64, i64) = (-12, 14);
+
+/// Checks the given parts of working hours, whichever door they came through: a days mask of
+/// seven 0/1 flags with at least one day, `HH:MM` times, an offset within
+/// [`TIMEZONE_OFFSET_RANGE`]. Problems are recorded under `workingHours.*`.
+pub fn check_working_hours(
+    problems: &mut crate::validation::Problems,
+    days: Option<&str>,
+    start: Option<&str>,
+    stop: Option<&str>,
+    offset: Option<i64>,
+) {
+    if let Some(days) = days
+        && !is_valid_days_mask(days)
+    {
+        problems.add(
+            "workingHours.days",
+            "days must be seven 0/1 flags, Monday first, e.g. 1:1:1:1:1:0:0, with at least one 1",
+        );
+    }
+    for (field, value) in [("workingHours.start", start), ("workingHours.stop", stop)] {
+        if let Some(value) = value
+            && parse_clock_time(value).is_none()
+        {
+            problems.add(field, "Times are HH:MM, 24-hour");
+        }
+    }
+    if let Some(offset) = offset {
+        problems.check_range(
+            "workingHours.timezone",
+            offset,
+            TIMEZONE_OFFSET_RANGE.0,
+            TIMEZONE_OFFSET_RANGE.1,
+        );
+    }
+}
+
+/// Checks the daily ranges that are given (each within its `*_RANGE`), under `limits.*`.
+pub fn check_daily_limits(
+    problems: &mut crate::validation::Problems,
+    invitations: (Option<i64>, Option<i64>),
+    messages: (Option<i64>, Option<i64>),
+) {
+    let ranges = [
+        (
+            "limits.invitationsMin",
+            invitations.0,
+            INVITATIONS_MIN_RANGE,
+        ),
+        (
+            "limits.invitationsMax",
+            invitations.1,
+            INVITATIONS_MAX_RANGE,
+        ),
+        ("limits.messagesMin", messages.0, MESSAGES_MIN_RANGE),
+        ("limits.messagesMax", messages.1, MESSAGES_MAX_RANGE),
+    ];
+    for (field, value, (min, max)) in ranges {
+        if let Some(value) = value {
+            problems.check_range(field, value, min, max);
+        }
+    }
+}
+
 #[cfg(test)]
 mod warmup_tests {
     use super::*;
@@ -553,109 +665,5 @@ mod tests {
         assert!(fields.contains(&"limits.invitationsMin".to_owned()));
         assert!(fields.contains(&"limits.messagesMin".to_owned()));
         assert!(fields.contains(&"limits.messagesMax".to_owned()));
-    }
-}
-
-/// Shortest accepted LinkedIn password.
-pub const MIN_PASSWORD_LEN: usize = 6;
-/// Longest accepted login or password.
-pub const MAX_CREDENTIAL_LEN: usize = 254;
-/// Length bounds of a verification code.
-pub const CODE_LEN: (usize, usize) = (4, 12);
-
-/// Whether `login` looks like an email address (LinkedIn logins are).
-fn is_plausible_email(login: &str) -> bool {
-    let Some((local, domain)) = login.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !login.chars().any(char::is_whitespace)
-        && !domain.contains('@')
-}
-
-/// Checks an agent's LinkedIn credentials, whichever door they came through: an email login
-/// (trimmed), a password of [`MIN_PASSWORD_LEN`]–[`MAX_CREDENTIAL_LEN`] characters, a two-letter
-/// country code.
-pub fn check_credentials(
-    problems: &mut crate::validation::Problems,
-    login: &str,
-    password: &str,
-    country: &str,
-) {
-    let login = login.trim();
-    if login.len() > MAX_CREDENTIAL_LEN || !is_plausible_email(login) {
-        problems.add("login", "The login must be a valid email address");
-    }
-    problems.check_len("password", password, MIN_PASSWORD_LEN, MAX_CREDENTIAL_LEN);
-    let country = country.trim();
-    if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_alphabetic()) {
-        problems.add("country", "The country must be a two-letter code");
-    }
-}
-
-/// Whether `code` (trimmed) can be a LinkedIn verification code: 4 to 12 letters or digits.
-pub fn is_verification_code(code: &str) -> bool {
-    let code = code.trim();
-    (CODE_LEN.0..=CODE_LEN.1).contains(&code.chars().count())
-        && code.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// Smallest and largest UTC offsets of working hours, in hours.
-pub const TIMEZONE_OFFSET_RANGE: (i64, i64) = (-12, 14);
-
-/// Checks the given parts of working hours, whichever door they came through: a days mask of
-/// seven 0/1 flags with at least one day, `HH:MM` times, an offset within
-/// [`TIMEZONE_OFFSET_RANGE`]. Problems are recorded under `workingHours.*`.
-pub fn check_working_hours(
-    problems: &mut crate::validation::Problems,
-    days: Option<&str>,
-    start: Option<&str>,
-    stop: Option<&str>,
-    offset: Option<i64>,
-) {
-    if let Some(days) = days
-        && !is_valid_days_mask(days)
-    {
-        problems.add(
-            "workingHours.days",
-            "days must be seven 0/1 flags, Monday first, e.g. 1:1:1:1:1:0:0, with at least one 1",
-        );
-    }
-    for (field, value) in [("workingHours.start", start), ("workingHours.stop", stop)] {
-        if let Some(value) = value
-            && parse_clock_time(value).is_none()
-        {
-            problems.add(field, "Times are HH:MM, 24-hour");
-        }
-    }
-    if let Some(offset) = offset {
-        problems.check_range(
-            "workingHours.timezone",
-            offset,
-            TIMEZONE_OFFSET_RANGE.0,
-            TIMEZONE_OFFSET_RANGE.1,
-        );
-    }
-}
-
-/// Checks the daily ranges that are given (each within its `*_RANGE`), under `limits.*`.
-pub fn check_daily_limits(
-    problems: &mut crate::validation::Problems,
-    invitations: (Option<i64>, Option<i64>),
-    messages: (Option<i64>, Option<i64>),
-) {
-    let ranges = [
-        ("limits.invitationsMin", invitations.0, INVITATIONS_MIN_RANGE),
-        ("limits.invitationsMax", invitations.1, INVITATIONS_MAX_RANGE),
-        ("limits.messagesMin", messages.0, MESSAGES_MIN_RANGE),
-        ("limits.messagesMax", messages.1, MESSAGES_MAX_RANGE),
-    ];
-    for (field, value, (min, max)) in ranges {
-        if let Some(value) = value {
-            problems.check_range(field, value, min, max);
-        }
     }
 }

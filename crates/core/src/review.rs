@@ -159,6 +159,21 @@ impl Author {
     }
 }
 
+/// Checks a message a person writes into a conversation (the `/v1` take-over route, the
+/// dashboard's composer): not blank, at most [`MAX_MESSAGE_LEN`] characters. The text to send
+/// is the trimmed one.
+pub fn check_person_message(problems: &mut crate::validation::Problems, field: &str, text: &str) {
+    let text = text.trim();
+    if text.is_empty() {
+        problems.add(field, "Write the message to send");
+    } else if text.chars().count() > MAX_MESSAGE_LEN {
+        problems.add(
+            field,
+            format!("At most {MAX_MESSAGE_LEN} characters (LinkedIn's limit)"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,20 +202,5 @@ mod tests {
             assert_eq!(DraftKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ReviewMode::parse("sometimes"), None);
-    }
-}
-
-/// Checks a message a person writes into a conversation (the `/v1` take-over route, the
-/// dashboard's composer): not blank, at most [`MAX_MESSAGE_LEN`] characters. The text to send
-/// is the trimmed one.
-pub fn check_person_message(problems: &mut crate::validation::Problems, field: &str, text: &str) {
-    let text = text.trim();
-    if text.is_empty() {
-        problems.add(field, "Write the message to send");
-    } else if text.chars().count() > MAX_MESSAGE_LEN {
-        problems.add(
-            field,
-            format!("At most {MAX_MESSAGE_LEN} characters (LinkedIn's limit)"),
-        );
     }
 }

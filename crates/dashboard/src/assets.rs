@@ -22,7 +22,10 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_FOREVER),
+            ),
         ],
         body,
     )

@@ -36,7 +36,9 @@ pub(crate) struct SubmittedToken(pub String);
 /// Compares two tokens in constant time (for equal lengths).
 pub(crate) fn tokens_match(submitted: &str, expected: &str) -> bool {
     let (a, b) = (submitted.as_bytes(), expected.as_bytes());
-    !b.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    !b.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The host (`name[:port]`) of an origin or URL, lowercased.
@@ -56,7 +58,9 @@ fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
         // No browser signal at all (an old browser, or not a browser): the token decides.
         return true;
     };
-    let expected = public_url.and_then(host_of).or_else(|| value(header::HOST).map(str::to_ascii_lowercase));
+    let expected = public_url
+        .and_then(host_of)
+        .or_else(|| value(header::HOST).map(str::to_ascii_lowercase));
     expected.is_some() && host_of(origin) == expected
 }
 
@@ -94,11 +98,7 @@ fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// The middleware: origin checks, then the token read out of the body.
-pub(crate) async fn check(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !is_state_changing(request.method()) {
         return next.run(request).await;
     }
@@ -122,7 +122,8 @@ pub(crate) async fn check(
     if let Some(token) = token {
         parts.extensions.insert(SubmittedToken(token));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 #[cfg(test)]
@@ -140,17 +141,35 @@ mod tests {
 
     #[test]
     fn cross_site_posts_are_refused() {
-        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), None));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")]), None));
+        assert!(same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            None
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            None
+        ));
         let host = ("host", "127.0.0.1:8080");
-        assert!(same_origin(&headers(&[host, ("origin", "http://127.0.0.1:8080")]), None));
-        assert!(!same_origin(&headers(&[host, ("origin", "http://evil.example")]), None));
+        assert!(same_origin(
+            &headers(&[host, ("origin", "http://127.0.0.1:8080")]),
+            None
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("origin", "http://evil.example")]),
+            None
+        ));
         assert!(same_origin(
             &headers(&[host, ("origin", "https://outbound.example.com")]),
             Some("https://outbound.example.com/")
         ));
-        assert!(same_origin(&headers(&[host]), None), "no signal: the token decides");
+        assert!(
+            same_origin(&headers(&[host]), None),
+            "no signal: the token decides"
+        );
     }
 
     #[test]
@@ -163,7 +182,10 @@ mod tests {
 
     #[test]
     fn the_token_is_found_in_a_form() {
-        assert_eq!(form_urlencoded_token(b"a=1&_csrf=tok%3D&b=2").as_deref(), Some("tok="));
+        assert_eq!(
+            form_urlencoded_token(b"a=1&_csrf=tok%3D&b=2").as_deref(),
+            Some("tok=")
+        );
         assert_eq!(form_urlencoded_token(b"a=1"), None);
     }
 }

@@ -14,7 +14,7 @@
 //!   cookie that the form must repeat.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, OriginalUri, Query, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -63,7 +63,12 @@ fn session_cookie_name(state: &AppState) -> &'static str {
 }
 
 /// A cookie with the attributes every dashboard cookie has.
-fn dashboard_cookie(state: &AppState, name: &'static str, value: String, max_age_secs: i64) -> Cookie<'static> {
+fn dashboard_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -96,7 +101,9 @@ pub(crate) fn is_state_changing(method: &Method) -> bool {
 /// Why a request has no usable session.
 pub(crate) enum NoSession {
     /// Not signed in (or the session ended): go sign in, then come back.
-    SignIn { next: String },
+    SignIn {
+        next: String,
+    },
     /// Signed in, but the state-changing request lacks the session's CSRF token.
     Forbidden,
     Failed(PageError),
@@ -120,9 +127,12 @@ impl FromRequestParts<AppState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NoSession> {
         let next = if parts.method == Method::GET {
-            parts
-                .uri
-                .path_and_query()
+            // The path as the browser asked for it (the dashboard is nested under `BASE`).
+            let uri = parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or(&parts.uri, |original| &original.0);
+            uri.path_and_query()
                 .map_or_else(|| BASE.to_owned(), |p| p.as_str().to_owned())
         } else {
             BASE.to_owned()
@@ -179,7 +189,12 @@ async fn login_form(
         next: safe_next(query.next.as_deref()),
         error: None,
     };
-    let jar = jar.add(dashboard_cookie(&state, LOGIN_COOKIE, token, LOGIN_FORM_SECS));
+    let jar = jar.add(dashboard_cookie(
+        &state,
+        LOGIN_COOKIE,
+        token,
+        LOGIN_FORM_SECS,
+    ));
     (jar, render(&page)).into_response()
 }
 
@@ -212,11 +227,18 @@ async fn login(
             next: next.clone(),
             error: Some(error),
         };
-        let jar = jar.clone().add(dashboard_cookie(&state, LOGIN_COOKIE, token, LOGIN_FORM_SECS));
+        let jar = jar.clone().add(dashboard_cookie(
+            &state,
+            LOGIN_COOKIE,
+            token,
+            LOGIN_FORM_SECS,
+        ));
         (jar, render_status(StatusCode::UNAUTHORIZED, &page)).into_response()
     };
     if !is_well_formed_api_key(key) {
-        return Ok(refused("That is not an API key: keys are 40 letters and digits."));
+        return Ok(refused(
+            "That is not an API key: keys are 40 letters and digits.",
+        ));
     }
     let id = generate_api_key();
     let opened = state
@@ -230,13 +252,20 @@ async fn login(
         )
         .await?;
     let Some(session) = opened else {
-        return Ok(refused("This key is not valid (revoked, or the subscription is inactive)."));
+        return Ok(refused(
+            "This key is not valid (revoked, or the subscription is inactive).",
+        ));
     };
     tracing::info!(team = %session.team_id, key = %session.api_key_id, "dashboard sign-in");
     let max_age = state.settings.sessions.absolute / 1000;
     let jar = jar
         .remove(removal(&state, LOGIN_COOKIE))
-        .add(dashboard_cookie(&state, session_cookie_name(&state), id, max_age));
+        .add(dashboard_cookie(
+            &state,
+            session_cookie_name(&state),
+            id,
+            max_age,
+        ));
     Ok((jar, Redirect::to(&next)).into_response())
 }
 
@@ -257,7 +286,10 @@ mod tests {
 
     #[test]
     fn only_dashboard_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/app/inbox?paused=1")), "/app/inbox?paused=1");
+        assert_eq!(
+            safe_next(Some("/app/inbox?paused=1")),
+            "/app/inbox?paused=1"
+        );
         assert_eq!(safe_next(Some("https://evil.example/app")), "/app");
         assert_eq!(safe_next(Some("//evil.example")), "/app");
         assert_eq!(safe_next(Some("/v1/campaigns")), "/app");

@@ -176,7 +176,10 @@ fn refusal_of(error: &StoreError) -> Option<(StatusCode, String)> {
 /// `text` with a capital first letter and a final full stop.
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
     format!("{first}{}.", chars.as_str())
 }
 

@@ -35,7 +35,14 @@ pub struct Funnel {
 
 impl Funnel {
     /// Adds `n` conversations of this status, qualification, response and pause.
-    fn add(&mut self, code: i64, qualification: Qualification, responded: bool, paused: bool, n: i64) {
+    fn add(
+        &mut self,
+        code: i64,
+        qualification: Qualification,
+        responded: bool,
+        paused: bool,
+        n: i64,
+    ) {
         self.imported += n;
         let reached = |stage: i64| match code {
             status::NO_LONGER_IN_NETWORK => stage <= status::INVITATION_ACCEPTED,
@@ -102,7 +109,12 @@ pub trait ActivityStore {
     async fn funnels(&self, team: &str) -> StoreResult<Vec<CampaignFunnel>>;
     /// The last `days` UTC days of `team` up to `now`'s, oldest first, every day present
     /// (zeros where nothing happened).
-    async fn activity_days(&self, team: &str, now: Millis, days: i64) -> StoreResult<Vec<ActivityDay>>;
+    async fn activity_days(
+        &self,
+        team: &str,
+        now: Millis,
+        days: i64,
+    ) -> StoreResult<Vec<ActivityDay>>;
 }
 
 /// `days` consecutive days ending at `last`, filled from `rows` (day, invitations, messages,
@@ -110,14 +122,18 @@ pub trait ActivityStore {
 fn fill_days(rows: &[(i64, i64, i64, i64)], last: i64, days: i64) -> Vec<ActivityDay> {
     (last - days + 1..=last)
         .map(|day| {
-            rows.iter()
-                .find(|row| row.0 == day)
-                .map_or(ActivityDay { day, ..ActivityDay::default() }, |row| ActivityDay {
+            rows.iter().find(|row| row.0 == day).map_or(
+                ActivityDay {
+                    day,
+                    ..ActivityDay::default()
+                },
+                |row| ActivityDay {
                     day,
                     invitations: row.1,
                     messages: row.2,
                     replies: row.3,
-                })
+                },
+            )
         })
         .collect()
 }
@@ -141,7 +157,10 @@ macro_rules! impl_activity_store {
                     let qualification = Qualification::parse(&qualification).ok_or_else(|| {
                         StoreError::Corrupt(format!("qualification {qualification}"))
                     })?;
-                    if funnels.last().is_none_or(|last| last.campaign_id != campaign_id) {
+                    if funnels
+                        .last()
+                        .is_none_or(|last| last.campaign_id != campaign_id)
+                    {
                         funnels.push(CampaignFunnel {
                             campaign_id,
                             funnel: Funnel::default(),
@@ -186,11 +205,35 @@ mod tests {
     #[test]
     fn a_conversation_counts_at_every_stage_its_status_reached() {
         let mut funnel = Funnel::default();
-        funnel.add(status::NOT_STARTED, Qualification::InProgress, false, false, 10);
-        funnel.add(status::INVITATION_SENT, Qualification::InProgress, false, false, 5);
-        funnel.add(status::REPLIED, Qualification::NeedVerification, true, true, 2);
+        funnel.add(
+            status::NOT_STARTED,
+            Qualification::InProgress,
+            false,
+            false,
+            10,
+        );
+        funnel.add(
+            status::INVITATION_SENT,
+            Qualification::InProgress,
+            false,
+            false,
+            5,
+        );
+        funnel.add(
+            status::REPLIED,
+            Qualification::NeedVerification,
+            true,
+            true,
+            2,
+        );
         funnel.add(status::QUALIFIED, Qualification::Qualified, true, false, 1);
-        funnel.add(status::NO_LONGER_IN_NETWORK, Qualification::InProgress, false, false, 1);
+        funnel.add(
+            status::NO_LONGER_IN_NETWORK,
+            Qualification::InProgress,
+            false,
+            false,
+            1,
+        );
         funnel.add(status::SKIPPED, Qualification::InProgress, false, false, 3);
         assert_eq!(
             funnel,
@@ -212,6 +255,12 @@ mod tests {
         let days = fill_days(&[(9, 1, 2, 3)], 10, 3);
         assert_eq!(days.iter().map(|d| d.day).collect::<Vec<_>>(), [8, 9, 10]);
         assert_eq!(days[1].messages, 2);
-        assert_eq!(days[2], ActivityDay { day: 10, ..ActivityDay::default() });
+        assert_eq!(
+            days[2],
+            ActivityDay {
+                day: 10,
+                ..ActivityDay::default()
+            }
+        );
     }
 }

@@ -148,9 +148,13 @@ fn push_page_ids<Db: sqlx::Database>(
     i64: for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>,
     String: for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>,
 {
-    query.push("SELECT id FROM chats WHERE team_id = ").push_bind(team.to_owned());
+    query
+        .push("SELECT id FROM chats WHERE team_id = ")
+        .push_bind(team.to_owned());
     if let Some(campaign) = &filter.campaign_id {
-        query.push(" AND campaign_id = ").push_bind(campaign.clone());
+        query
+            .push(" AND campaign_id = ")
+            .push_bind(campaign.clone());
     }
     if let Some(agent) = &filter.agent_id {
         query
@@ -202,15 +206,12 @@ macro_rules! impl_inbox_store {
                 limit: i64,
             ) -> StoreResult<Vec<InboxItem>> {
                 // The page's ids first, from the indexes alone, then their columns.
-                let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(
-                    "SELECT ",
-                );
-                query
-                    .push(ITEM_COLUMNS)
-                    .push(
-                        " FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
+                let mut query =
+                    sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new("SELECT ");
+                query.push(ITEM_COLUMNS).push(
+                    " FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
                          JOIN prospects p ON p.id = ch.prospect_id WHERE ch.id IN (",
-                    );
+                );
                 push_page_ids(&mut query, team, filter, after, limit);
                 query.push(") ORDER BY ch.activity_at DESC, ch.id DESC");
                 query

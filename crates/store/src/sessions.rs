@@ -86,7 +86,9 @@ impl TryFrom<SessionRow> for Session {
             plan: row
                 .plan
                 .parse()
-                .map_err(|e: outbound_core::plan::UnknownPlan| StoreError::Corrupt(e.to_string()))?,
+                .map_err(|e: outbound_core::plan::UnknownPlan| {
+                    StoreError::Corrupt(e.to_string())
+                })?,
             team_id: row.team_id,
             team_name: row.team_name,
             api_key_id: row.api_key_id,

@@ -22,9 +22,11 @@ use outbound_core::plan::Quota;
 use outbound_core::time::{Millis, now_millis};
 use outbound_core::validation::{FieldError, Problems};
 use outbound_store::StoreError;
-use outbound_store::agents::{Agent, AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch};
-use std::collections::HashMap;
+use outbound_store::agents::{
+    Agent, AgentChange, AgentSettingsPatch, LimitsPatch, WorkingHoursPatch,
+};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use super::{done, wants_fragment};
 use crate::AppState;
@@ -92,7 +94,11 @@ fn days_text(mask: &str) -> String {
         .filter(|(on, _)| *on == "1")
         .map(|(_, day)| day)
         .collect();
-    if days.is_empty() { "no day".to_owned() } else { days.join(" ") }
+    if days.is_empty() {
+        "no day".to_owned()
+    } else {
+        days.join(" ")
+    }
 }
 
 fn view(agent: Agent, now: Millis) -> AgentView {
@@ -120,10 +126,26 @@ fn view(agent: Agent, now: Millis) -> AgentView {
             .collect(),
         next_task: next.map_or_else(|| "nothing planned".to_owned(), |at| until(at, now)),
         gauges: vec![
-            gauge("Invitations today", usage.invitations_today, usage.invitations_target),
-            gauge("Messages today", usage.messages_today, usage.messages_target),
-            gauge("Invitations, 7 days", usage.invitations_week, usage.weekly_invitation_cap),
-            gauge("Invitations, 30 days", usage.invitations_month, usage.monthly_invitation_cap),
+            gauge(
+                "Invitations today",
+                usage.invitations_today,
+                usage.invitations_target,
+            ),
+            gauge(
+                "Messages today",
+                usage.messages_today,
+                usage.messages_target,
+            ),
+            gauge(
+                "Invitations, 7 days",
+                usage.invitations_week,
+                usage.weekly_invitation_cap,
+            ),
+            gauge(
+                "Invitations, 30 days",
+                usage.invitations_month,
+                usage.monthly_invitation_cap,
+            ),
         ],
         warmup: match (agent.settings.warmup, usage.warmup_day) {
             (true, Some(day)) => format!("day {day} of the warm-up"),
@@ -145,10 +167,13 @@ fn view(agent: Agent, now: Millis) -> AgentView {
             agent.limits.messages_max
         ),
         form: SettingsForm::of(&agent),
-        can_pause: matches!(agent.status, AgentStatus::Running | AgentStatus::AuthInProgress),
+        can_pause: agent.status == AgentStatus::Running,
         can_resume: agent.status == AgentStatus::Paused,
         needs_code: agent.status == AgentStatus::AuthNeeded,
-        needs_setup: matches!(agent.status, AgentStatus::SetupNeeded | AgentStatus::AuthNeeded),
+        needs_setup: matches!(
+            agent.status,
+            AgentStatus::SetupNeeded | AgentStatus::AuthNeeded
+        ),
         id: agent.id,
         name: agent.name,
     }
@@ -193,7 +218,12 @@ impl SettingsForm {
     }
 
     fn posted(fields: &HashMap<String, String>) -> SettingsForm {
-        let field = |name: &str| fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let field = |name: &str| {
+            fields
+                .get(name)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
         let mut days = [false; 7];
         for (i, day) in days.iter_mut().enumerate() {
             *day = fields.contains_key(&format!("day_{i}"));
@@ -216,7 +246,10 @@ impl SettingsForm {
     /// The days and their labels, for the checkboxes.
     fn day_boxes(&self) -> Vec<(usize, &'static str, bool)> {
         const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        DAYS.iter().enumerate().map(|(i, d)| (i, *d, self.days[i])).collect()
+        DAYS.iter()
+            .enumerate()
+            .map(|(i, d)| (i, *d, self.days[i]))
+            .collect()
     }
 
     /// The change it asks for, checked by the rules of `PUT /v1/agents/{id}`.
@@ -244,7 +277,13 @@ impl SettingsForm {
             .map(|on| if *on { "1" } else { "0" })
             .collect::<Vec<_>>()
             .join(":");
-        check_working_hours(&mut problems, Some(&days), Some(&self.start), Some(&self.stop), timezone);
+        check_working_hours(
+            &mut problems,
+            Some(&days),
+            Some(&self.start),
+            Some(&self.stop),
+            timezone,
+        );
         check_daily_limits(&mut problems, invitations, messages);
         problems.into_result().map(|()| AgentSettingsPatch {
             working_hours: Some(WorkingHoursPatch {
@@ -319,9 +358,15 @@ async fn save_settings(
         Ok(patch) => patch,
         Err(problems) => return detail_page(&state, &signed, &id, None, problems).await,
     };
-    match state.store.update_agent_settings(signed.team(), &id, patch).await {
+    match state
+        .store
+        .update_agent_settings(signed.team(), &id, patch)
+        .await
+    {
         Ok(_) => Ok(done(&agent_path(&id), "agent-saved").into_response()),
-        Err(StoreError::Invalid(problems)) => detail_page(&state, &signed, &id, None, problems).await,
+        Err(StoreError::Invalid(problems)) => {
+            detail_page(&state, &signed, &id, None, problems).await
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -333,8 +378,15 @@ async fn detail_page(
     notice: Option<&str>,
     problems: Vec<FieldError>,
 ) -> Result<Response, PageError> {
-    let agent = view(state.store.get_agent(signed.team(), id).await?, state.engine_now());
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let agent = view(
+        state.store.get_agent(signed.team(), id).await?,
+        state.engine_now(),
+    );
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = DetailPage {
         chrome: Chrome::new(signed, Section::Agents, agent.name.clone()).with_notice(notice),
         agent,
@@ -357,7 +409,10 @@ async fn detail(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if wants_fragment(&headers) {
-        let agent = view(state.store.get_agent(signed.team(), &id).await?, state.engine_now());
+        let agent = view(
+            state.store.get_agent(signed.team(), &id).await?,
+            state.engine_now(),
+        );
         return Ok(render(&CardFragment { agent }));
     }
     detail_page(&state, &signed, &id, query.done.as_deref(), Vec::new()).await
@@ -430,7 +485,12 @@ async fn code(
     }
     state
         .store
-        .queue_verification_code(signed.team(), &id, &state.settings.secrets.seal(code), now_millis())
+        .queue_verification_code(
+            signed.team(),
+            &id,
+            &state.settings.secrets.seal(code),
+            now_millis(),
+        )
         .await?;
     Ok(done(&agent_path(&id), "code-sent").into_response())
 }

@@ -138,7 +138,8 @@ async fn list(
         })
         .collect();
     let page = ListPage {
-        chrome: Chrome::new(&signed, Section::Campaigns, "Campaigns").with_notice(query.done.as_deref()),
+        chrome: Chrome::new(&signed, Section::Campaigns, "Campaigns")
+            .with_notice(query.done.as_deref()),
         rows,
         next,
     };
@@ -253,7 +254,11 @@ async fn detail(
         .list_campaign_chats(team, &id, &ChatFilter::default(), &page_of, PAGE_ROWS)
         .await?;
     let next = (chats.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| chats.last().map(|c| format!("{}:{}", c.created_at, url_escape(&c.id))))
+        .then(|| {
+            chats
+                .last()
+                .map(|c| format!("{}:{}", c.created_at, url_escape(&c.id)))
+        })
         .flatten();
     let now = now_millis();
     let prospects = chats
@@ -363,27 +368,39 @@ struct FormPage {
     problems: Vec<FieldError>,
 }
 
-async fn choices(state: &AppState, team: &str) -> Result<(Vec<Choice>, Vec<Choice>, Vec<Choice>), PageError> {
+async fn choices(
+    state: &AppState,
+    team: &str,
+) -> Result<(Vec<Choice>, Vec<Choice>, Vec<Choice>), PageError> {
     let products = state
         .store
         .list_products(team)
         .await?
         .into_iter()
-        .map(|p| Choice { value: p.id, label: p.name })
+        .map(|p| Choice {
+            value: p.id,
+            label: p.name,
+        })
         .collect();
     let prompts = state
         .store
         .list_prompts(team)
         .await?
         .into_iter()
-        .map(|p| Choice { value: p.id, label: p.name })
+        .map(|p| Choice {
+            value: p.id,
+            label: p.name,
+        })
         .collect();
     let agents = state
         .store
         .list_agents(team)
         .await?
         .into_iter()
-        .map(|a| Choice { value: a.id, label: a.name })
+        .map(|a| Choice {
+            value: a.id,
+            label: a.name,
+        })
         .collect();
     Ok((products, prompts, agents))
 }
@@ -396,8 +413,16 @@ async fn form_page(
     problems: Vec<FieldError>,
 ) -> Result<Response, PageError> {
     let (products, prompts, agents) = choices(state, signed.team()).await?;
-    let title = if id.is_some() { "Edit campaign" } else { "New campaign" };
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let title = if id.is_some() {
+        "Edit campaign"
+    } else {
+        "New campaign"
+    };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = FormPage {
         chrome: Chrome::new(signed, Section::Campaigns, title),
         id,
@@ -489,8 +514,16 @@ async fn create(
     check_reference(&mut problems, "productId", &form.product_id);
     check_reference(&mut problems, "promptId", &form.prompt_id);
     check_reference(&mut problems, "agentId", &form.agent_id);
-    let automatic = parse_threshold(&mut problems, "qualificationAutomatic", &form.qualification_automatic);
-    let verification = parse_threshold(&mut problems, "qualificationVerification", &form.qualification_verification);
+    let automatic = parse_threshold(
+        &mut problems,
+        "qualificationAutomatic",
+        &form.qualification_automatic,
+    );
+    let verification = parse_threshold(
+        &mut problems,
+        "qualificationVerification",
+        &form.qualification_verification,
+    );
     let variables = parse_variables(&form.variables, &mut problems);
     check_variables(&mut problems, &variables);
     let review_mode = check_review_mode(&mut problems, Some(&form.review_mode));
@@ -526,7 +559,11 @@ async fn create(
         }
         Err(error) => return Err(error.into()),
     };
-    Ok(done(&format!("/app/campaigns/{}", url_escape(&campaign.id)), "campaign-created").into_response())
+    Ok(done(
+        &format!("/app/campaigns/{}", url_escape(&campaign.id)),
+        "campaign-created",
+    )
+    .into_response())
 }
 
 /// The team's own campaign (one it may only read is not found for a change).
@@ -573,8 +610,16 @@ async fn update(
     let campaign = owned(&state, team, &id).await?;
     let mut problems = Problems::new();
     check_name(&mut problems, &form.name);
-    let automatic = parse_threshold(&mut problems, "qualificationAutomatic", &form.qualification_automatic);
-    let verification = parse_threshold(&mut problems, "qualificationVerification", &form.qualification_verification);
+    let automatic = parse_threshold(
+        &mut problems,
+        "qualificationAutomatic",
+        &form.qualification_automatic,
+    );
+    let verification = parse_threshold(
+        &mut problems,
+        "qualificationVerification",
+        &form.qualification_verification,
+    );
     let variables = parse_variables(&form.variables, &mut problems);
     check_variables(&mut problems, &variables);
     let review_mode = check_review_mode(&mut problems, Some(&form.review_mode));
@@ -592,7 +637,11 @@ async fn update(
         review_mode,
     };
     state.store.update_campaign(team, &id, &patch).await?;
-    Ok(done(&format!("/app/campaigns/{}", url_escape(&id)), "campaign-updated").into_response())
+    Ok(done(
+        &format!("/app/campaigns/{}", url_escape(&id)),
+        "campaign-updated",
+    )
+    .into_response())
 }
 
 async fn pause(
@@ -601,7 +650,11 @@ async fn pause(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.store.pause_campaign(signed.team(), &id).await?;
-    Ok(done(&format!("/app/campaigns/{}", url_escape(&id)), "campaign-paused").into_response())
+    Ok(done(
+        &format!("/app/campaigns/{}", url_escape(&id)),
+        "campaign-paused",
+    )
+    .into_response())
 }
 
 async fn resume(
@@ -610,7 +663,11 @@ async fn resume(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.store.resume_campaign(signed.team(), &id).await?;
-    Ok(done(&format!("/app/campaigns/{}", url_escape(&id)), "campaign-resumed").into_response())
+    Ok(done(
+        &format!("/app/campaigns/{}", url_escape(&id)),
+        "campaign-resumed",
+    )
+    .into_response())
 }
 
 #[cfg(test)]
@@ -620,9 +677,15 @@ mod tests {
     #[test]
     fn variables_are_read_one_per_line() {
         let mut problems = Problems::new();
-        let variables = parse_variables("goal = a demo\n\n painPoint=closing books \nbroken", &mut problems);
+        let variables = parse_variables(
+            "goal = a demo\n\n painPoint=closing books \nbroken",
+            &mut problems,
+        );
         assert_eq!(variables.get("goal").map(String::as_str), Some("a demo"));
-        assert_eq!(variables.get("painPoint").map(String::as_str), Some("closing books"));
+        assert_eq!(
+            variables.get("painPoint").map(String::as_str),
+            Some("closing books")
+        );
         assert!(!problems.is_empty(), "the line without = is a problem");
     }
 

@@ -92,9 +92,14 @@ async fn page(
         };
         (found.into_iter().collect(), false)
     };
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = DncPage {
-        chrome: Chrome::new(signed, Section::Dnc, "Do-Not-Contact").with_notice(query.done.as_deref()),
+        chrome: Chrome::new(signed, Section::Dnc, "Do-Not-Contact")
+            .with_notice(query.done.as_deref()),
         entries: rows(entries),
         q,
         page,
@@ -125,7 +130,8 @@ async fn add(
     Form(form): Form<AddForm>,
 ) -> Result<Response, PageError> {
     let Some(url) = normalize_linkedin_url(form.url.trim()) else {
-        let error = "That is not a LinkedIn profile URL (https://www.linkedin.com/in/…).".to_owned();
+        let error =
+            "That is not a LinkedIn profile URL (https://www.linkedin.com/in/…).".to_owned();
         return page(&state, &signed, ListQuery::default(), Some(error), None).await;
     };
     match state.store.add_dnc(signed.team(), &url).await {
@@ -139,7 +145,10 @@ fn urls_in(text: &str) -> (Vec<String>, usize) {
     let mut urls = Vec::new();
     let mut unreadable = 0;
     for line in text.lines() {
-        let cells: Vec<&str> = line.split([',', ';', '\t']).map(|c| c.trim().trim_matches('"')).collect();
+        let cells: Vec<&str> = line
+            .split([',', ';', '\t'])
+            .map(|c| c.trim().trim_matches('"'))
+            .collect();
         match cells.iter().find_map(|cell| normalize_linkedin_url(cell)) {
             Some(url) => urls.push(url),
             None if cells.iter().any(|c| c.contains("linkedin.com")) => unreadable += 1,
@@ -165,7 +174,9 @@ async fn upload(
     let error = if urls.is_empty() {
         Some("The file holds no LinkedIn profile URL.".to_owned())
     } else if urls.len() > MAX_BATCH_URLS {
-        Some(format!("At most {MAX_BATCH_URLS} URLs per file: split it in parts."))
+        Some(format!(
+            "At most {MAX_BATCH_URLS} URLs per file: split it in parts."
+        ))
     } else {
         None
     };
@@ -173,11 +184,18 @@ async fn upload(
         return page(&state, &signed, ListQuery::default(), error, None).await;
     }
     let outcomes = state.store.add_dnc_batch(signed.team(), &urls).await?;
-    let added = outcomes.iter().filter(|o| matches!(o, BatchOutcome::Added(_))).count();
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, BatchOutcome::Added(_)))
+        .count();
     let summary = format!(
         "{added} added, {} already on the list{}.",
         outcomes.len() - added,
-        if unreadable > 0 { format!(", {unreadable} lines not understood") } else { String::new() }
+        if unreadable > 0 {
+            format!(", {unreadable} lines not understood")
+        } else {
+            String::new()
+        }
     );
     page(&state, &signed, ListQuery::default(), None, Some(summary)).await
 }

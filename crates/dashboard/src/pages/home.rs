@@ -157,7 +157,9 @@ async fn home(
         .into_iter()
         .map(|f| (f.campaign_id, f.funnel))
         .collect();
-    let total = funnels.values().fold(Funnel::default(), |sum, f| sum.plus(*f));
+    let total = funnels
+        .values()
+        .fold(Funnel::default(), |sum, f| sum.plus(*f));
     let window = ListWindow {
         after: None,
         offset: 0,

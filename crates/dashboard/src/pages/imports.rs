@@ -155,7 +155,9 @@ fn parse_csv(text: &str) -> Result<Table, String> {
             continue;
         }
         if rows.len() == MAX_ROWS {
-            return Err(format!("At most {MAX_ROWS} rows per file: split it in parts."));
+            return Err(format!(
+                "At most {MAX_ROWS} rows per file: split it in parts."
+            ));
         }
         rows.push(record.iter().map(|f| f.trim().to_owned()).collect());
     }
@@ -205,7 +207,13 @@ fn valid_rows(table: &Table, mapping: &[Target]) -> (Vec<NewImportRow>, usize) {
     for row in &table.rows {
         let prospect = prospect_of(&table.headers, row, mapping);
         let mut problems = Problems::new();
-        check_prospect(&mut problems, "", &prospect.name, &prospect.url, &prospect.custom_data);
+        check_prospect(
+            &mut problems,
+            "",
+            &prospect.name,
+            &prospect.url,
+            &prospect.custom_data,
+        );
         if problems.is_empty() {
             rows.push(prospect);
         } else {
@@ -233,7 +241,10 @@ async fn own_campaigns(state: &AppState, team: &str) -> Result<Vec<Choice>, Page
         .await?
         .into_iter()
         .filter(|c| c.team_id == team)
-        .map(|c| Choice { value: c.id, label: c.name })
+        .map(|c| Choice {
+            value: c.id,
+            label: c.name,
+        })
         .collect())
 }
 
@@ -258,7 +269,11 @@ async fn upload_page(
     campaign: String,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = UploadPage {
         chrome: Chrome::new(signed, Section::Prospects, "Import prospects"),
         campaigns: own_campaigns(state, signed.team()).await?,
@@ -358,7 +373,11 @@ fn mapping_page(
         })
         .collect();
     let (valid, _) = valid_rows(table, mapping);
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = MappingPage {
         chrome: Chrome::new(signed, Section::Prospects, "Map the columns"),
         campaign,
@@ -400,18 +419,32 @@ async fn preview(
         }
     }
     if campaign.is_empty() {
-        return upload_page(&state, &signed, campaign, Some("Choose a campaign.".to_owned())).await;
+        return upload_page(
+            &state,
+            &signed,
+            campaign,
+            Some("Choose a campaign.".to_owned()),
+        )
+        .await;
     }
     let name = campaign_name(&state, signed.team(), &campaign).await?;
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return upload_page(&state, &signed, campaign, Some("Choose a CSV file.".to_owned())).await;
+        return upload_page(
+            &state,
+            &signed,
+            campaign,
+            Some("Choose a CSV file.".to_owned()),
+        )
+        .await;
     };
     let table = match parse_csv(&text) {
         Ok(table) => table,
         Err(problem) => return upload_page(&state, &signed, campaign, Some(problem)).await,
     };
     let mapping: Vec<Target> = table.headers.iter().map(|h| Target::guess(h)).collect();
-    Ok(mapping_page(&signed, campaign, name, text, &table, &mapping, None))
+    Ok(mapping_page(
+        &signed, campaign, name, text, &table, &mapping, None,
+    ))
 }
 
 /// Step 3: the mapping chosen, the job created.
@@ -446,7 +479,15 @@ async fn start(
             .then_some("No row has both a name and a URL with this mapping.")
     });
     if let Some(problem) = problem {
-        return Ok(mapping_page(&signed, campaign, name, text, &table, &mapping, Some(problem.to_owned())));
+        return Ok(mapping_page(
+            &signed,
+            campaign,
+            name,
+            text,
+            &table,
+            &mapping,
+            Some(problem.to_owned()),
+        ));
     }
     let list_id = state
         .store
@@ -477,7 +518,10 @@ fn progress_of(import: &Import) -> Progress {
         id: import.id.clone(),
         campaign_id: import.campaign_id.clone(),
         status: import.status.as_str(),
-        finished: matches!(import.status, ImportStatus::Completed | ImportStatus::Failed),
+        finished: matches!(
+            import.status,
+            ImportStatus::Completed | ImportStatus::Failed
+        ),
         total: import.total,
         processed: import.processed,
         percent: percent(import.processed, import.total),

@@ -32,8 +32,8 @@ use super::{PAGE_ROWS, done, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
-    Chrome, PageError, Section, ago, excerpt, initials, qualification_label, render,
-    render_status, status_label, url_escape,
+    Chrome, PageError, Section, ago, excerpt, initials, qualification_label, render, render_status,
+    status_label, url_escape,
 };
 
 /// Characters of the last message shown in the list.
@@ -86,7 +86,11 @@ impl ListQuery {
         InboxFilter {
             campaign_id: non_empty(&self.campaign),
             agent_id: non_empty(&self.agent),
-            status: self.status.parse().ok().filter(|code| status::ALL.contains(code)),
+            status: self
+                .status
+                .parse()
+                .ok()
+                .filter(|code| status::ALL.contains(code)),
             qualification: Qualification::parse(&self.qualification),
             awaiting_reply: self.awaiting == "1",
             paused: self.paused == "1",
@@ -140,7 +144,14 @@ pub(crate) struct Row {
     awaiting: bool,
 }
 
-fn row(chat: &ChatSummary, campaign: &str, last: Option<&str>, at: i64, awaiting: bool, now: Millis) -> Row {
+fn row(
+    chat: &ChatSummary,
+    campaign: &str,
+    last: Option<&str>,
+    at: i64,
+    awaiting: bool,
+    now: Millis,
+) -> Row {
     Row {
         id: chat.id.clone(),
         name: chat.prospect.name.clone(),
@@ -174,12 +185,21 @@ struct ListPage {
 }
 
 /// Reads one page of the list for `query`.
-async fn list_page(state: &AppState, team: &str, query: &ListQuery, current: &str) -> Result<ListPage, PageError> {
+async fn list_page(
+    state: &AppState,
+    team: &str,
+    query: &ListQuery,
+    current: &str,
+) -> Result<ListPage, PageError> {
     let filter = query.filter();
     let base = query.to_query();
     let now = state.engine_now();
     let join = |extra: String| {
-        if base.is_empty() { extra } else { format!("{base}&{extra}") }
+        if base.is_empty() {
+            extra
+        } else {
+            format!("{base}&{extra}")
+        }
     };
     if let Some(term) = non_empty(&query.q) {
         let skip = query.skip.unwrap_or(0).max(0);
@@ -190,7 +210,10 @@ async fn list_page(state: &AppState, team: &str, query: &ListQuery, current: &st
             paused: filter.paused.then_some(true),
             ..SearchFilter::default()
         };
-        let results = state.store.search_chats(team, &search, PAGE_ROWS, skip).await?;
+        let results = state
+            .store
+            .search_chats(team, &search, PAGE_ROWS, skip)
+            .await?;
         let rows: Vec<Row> = results
             .hits
             .iter()
@@ -199,18 +222,30 @@ async fn list_page(state: &AppState, team: &str, query: &ListQuery, current: &st
                 row(&hit.chat, &hit.campaign_name, None, at, false, now)
             })
             .collect();
-        let next = (skip + PAGE_ROWS < results.total).then(|| join(format!("skip={}", skip + PAGE_ROWS)));
-        return Ok(ListPage { rows, next, query: base, current: current.to_owned() });
+        let next =
+            (skip + PAGE_ROWS < results.total).then(|| join(format!("skip={}", skip + PAGE_ROWS)));
+        return Ok(ListPage {
+            rows,
+            next,
+            query: base,
+            current: current.to_owned(),
+        });
     }
     let items = state
         .store
         .inbox(team, &filter, query.cursor().as_ref(), PAGE_ROWS)
         .await?;
     let next = (items.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| items.last().map(|last| {
-            let cursor = last.cursor();
-            join(format!("after={}:{}", cursor.activity_at, url_escape(&cursor.id)))
-        }))
+        .then(|| {
+            items.last().map(|last| {
+                let cursor = last.cursor();
+                join(format!(
+                    "after={}:{}",
+                    cursor.activity_at,
+                    url_escape(&cursor.id)
+                ))
+            })
+        })
         .flatten();
     let rows = items
         .iter()
@@ -225,11 +260,19 @@ async fn list_page(state: &AppState, team: &str, query: &ListQuery, current: &st
             )
         })
         .collect();
-    Ok(ListPage { rows, next, query: base, current: current.to_owned() })
+    Ok(ListPage {
+        rows,
+        next,
+        query: base,
+        current: current.to_owned(),
+    })
 }
 
 /// The choices of the campaign and agent filters.
-async fn filter_choices(state: &AppState, team: &str) -> Result<(Vec<Choice>, Vec<Choice>), PageError> {
+async fn filter_choices(
+    state: &AppState,
+    team: &str,
+) -> Result<(Vec<Choice>, Vec<Choice>), PageError> {
     let window = outbound_store::campaigns::ListWindow {
         after: None,
         offset: 0,
@@ -240,14 +283,20 @@ async fn filter_choices(state: &AppState, team: &str) -> Result<(Vec<Choice>, Ve
         .list_campaigns(team, &window)
         .await?
         .into_iter()
-        .map(|c| Choice { value: c.id, label: c.name })
+        .map(|c| Choice {
+            value: c.id,
+            label: c.name,
+        })
         .collect();
     let agents = state
         .store
         .list_agents(team)
         .await?
         .into_iter()
-        .map(|a| Choice { value: a.id, label: a.name })
+        .map(|a| Choice {
+            value: a.id,
+            label: a.name,
+        })
         .collect();
     Ok((campaigns, agents))
 }
@@ -291,7 +340,11 @@ fn company_line(prospect: &ProspectCard) -> String {
     .collect::<Vec<_>>()
     .join(" at ");
     let headline = prospect.headline.as_deref().unwrap_or_default();
-    if headline.contains(&line) { String::new() } else { line }
+    if headline.contains(&line) {
+        String::new()
+    } else {
+        line
+    }
 }
 
 fn thread(details: ChatDetails, now: Millis) -> Thread {
@@ -305,7 +358,9 @@ fn thread(details: ChatDetails, now: Millis) -> Thread {
                 Author::Person => ("person", "You (by hand)".to_owned()),
                 Author::Ai => (
                     "ai",
-                    m.model.as_deref().map_or_else(|| "AI".to_owned(), |model| format!("AI · {model}")),
+                    m.model
+                        .as_deref()
+                        .map_or_else(|| "AI".to_owned(), |model| format!("AI · {model}")),
                 ),
             };
             Bubble {
@@ -366,7 +421,10 @@ struct ThreadFragment {
 fn status_choices() -> Vec<Choice> {
     status::ALL
         .iter()
-        .map(|code| Choice { value: code.to_string(), label: status_label(*code).to_owned() })
+        .map(|code| Choice {
+            value: code.to_string(),
+            label: status_label(*code).to_owned(),
+        })
         .collect()
 }
 
@@ -382,11 +440,16 @@ async fn page(
     let team = signed.team();
     let list = list_page(state, team, &query, open.unwrap_or_default()).await?;
     let thread = match open {
-        Some(chat_id) => Some(thread(state.store.get_chat(team, chat_id).await?, state.engine_now())),
+        Some(chat_id) => Some(thread(
+            state.store.get_chat(team, chat_id).await?,
+            state.engine_now(),
+        )),
         None => None,
     };
     let (campaigns, agents) = filter_choices(state, team).await?;
-    let title = thread.as_ref().map_or_else(|| "Inbox".to_owned(), |t| format!("{} · Inbox", t.name));
+    let title = thread
+        .as_ref()
+        .map_or_else(|| "Inbox".to_owned(), |t| format!("{} · Inbox", t.name));
     Ok(InboxPage {
         chrome: Chrome::new(signed, Section::Inbox, title).with_notice(query.done.as_deref()),
         filters: query,
@@ -406,7 +469,9 @@ async fn inbox(
     signed: Signed,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    Ok(render(&page(&state, &signed, query, None, Vec::new(), String::new()).await?))
+    Ok(render(
+        &page(&state, &signed, query, None, Vec::new(), String::new()).await?,
+    ))
 }
 
 async fn list_fragment(
@@ -432,10 +497,23 @@ async fn conversation(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if wants_fragment(&headers) {
-        let thread = thread(state.store.get_chat(signed.team(), &chat_id).await?, state.engine_now());
+        let thread = thread(
+            state.store.get_chat(signed.team(), &chat_id).await?,
+            state.engine_now(),
+        );
         return Ok(render(&ThreadFragment { thread }));
     }
-    Ok(render(&page(&state, &signed, query, Some(&chat_id), Vec::new(), String::new()).await?))
+    Ok(render(
+        &page(
+            &state,
+            &signed,
+            query,
+            Some(&chat_id),
+            Vec::new(),
+            String::new(),
+        )
+        .await?,
+    ))
 }
 
 async fn thread_fragment(
@@ -443,7 +521,10 @@ async fn thread_fragment(
     signed: Signed,
     Path(chat_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let thread = thread(state.store.get_chat(signed.team(), &chat_id).await?, state.engine_now());
+    let thread = thread(
+        state.store.get_chat(signed.team(), &chat_id).await?,
+        state.engine_now(),
+    );
     Ok(render(&ThreadFragment { thread }))
 }
 
@@ -492,7 +573,15 @@ async fn send_message(
     check_person_message(&mut problems, "text", &form.text);
     if let Err(problems) = problems.into_result() {
         let messages = problems.into_iter().map(|p| p.message).collect();
-        let page = page(&state, &signed, ListQuery::default(), Some(&chat_id), messages, form.text).await?;
+        let page = page(
+            &state,
+            &signed,
+            ListQuery::default(),
+            Some(&chat_id),
+            messages,
+            form.text,
+        )
+        .await?;
         return Ok(render_status(StatusCode::BAD_REQUEST, &page));
     }
     state
@@ -502,7 +591,12 @@ async fn send_message(
     Ok(back(&chat_id, "message-queued"))
 }
 
-async fn judge(state: &AppState, signed: &Signed, chat_id: &str, verdict: Verdict) -> Result<(), PageError> {
+async fn judge(
+    state: &AppState,
+    signed: &Signed,
+    chat_id: &str,
+    verdict: Verdict,
+) -> Result<(), PageError> {
     state
         .store
         .judge_chat(signed.team(), chat_id, verdict, now_millis())

@@ -74,7 +74,11 @@ async fn page(
             name: p.name,
         })
         .collect();
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = ProductsPage {
         chrome: Chrome::new(signed, Section::Products, "Products").with_notice(notice),
         products,
@@ -89,7 +93,14 @@ async fn list(
     signed: Signed,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    page(&state, &signed, query.done.as_deref(), ProductForm::default(), Vec::new()).await
+    page(
+        &state,
+        &signed,
+        query.done.as_deref(),
+        ProductForm::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 async fn create(

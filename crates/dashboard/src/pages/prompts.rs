@@ -78,7 +78,10 @@ fn model_choices(state: &AppState) -> Vec<Choice> {
         .settings
         .models
         .iter()
-        .map(|m| Choice { value: m.id.clone(), label: m.name.clone() })
+        .map(|m| Choice {
+            value: m.id.clone(),
+            label: m.name.clone(),
+        })
         .collect()
 }
 
@@ -103,7 +106,11 @@ async fn list_page(
             model: p.model,
         })
         .collect();
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = PromptsPage {
         chrome: Chrome::new(signed, Section::Prompts, "Prompts").with_notice(notice),
         prompts,
@@ -119,7 +126,14 @@ async fn list(
     signed: Signed,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    list_page(&state, &signed, query.done.as_deref(), NewPromptForm::default(), Vec::new()).await
+    list_page(
+        &state,
+        &signed,
+        query.done.as_deref(),
+        NewPromptForm::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 async fn create(
@@ -145,7 +159,11 @@ async fn create(
         .store
         .create_prompt(signed.team(), name, kind, &form.model)
         .await?;
-    Ok(done(&format!("/app/prompts/{}", url_escape(&prompt.id)), "prompt-created").into_response())
+    Ok(done(
+        &format!("/app/prompts/{}", url_escape(&prompt.id)),
+        "prompt-created",
+    )
+    .into_response())
 }
 
 /// The editor's fields.
@@ -183,7 +201,12 @@ impl SectionsForm {
             first_message: field("first_message"),
             follow_up_enabled: fields.contains_key("follow_up_enabled"),
             follow_ups: (0..MAX_FOLLOW_UPS)
-                .map(|i| (field(&format!("follow_up_{i}")), field(&format!("delay_{i}"))))
+                .map(|i| {
+                    (
+                        field(&format!("follow_up_{i}")),
+                        field(&format!("delay_{i}")),
+                    )
+                })
                 .collect(),
         }
     }
@@ -244,7 +267,11 @@ async fn editor_page(
     problems: Vec<FieldError>,
 ) -> Result<Response, PageError> {
     let prompt = state.store.get_prompt(signed.team(), id).await?;
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = EditorPage {
         chrome: Chrome::new(signed, Section::Prompts, prompt.name.clone()).with_notice(notice),
         form: form.unwrap_or_else(|| SectionsForm::of(&prompt)),
@@ -266,7 +293,15 @@ async fn editor(
     Path(id): Path<String>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    editor_page(&state, &signed, &id, query.done.as_deref(), None, Vec::new()).await
+    editor_page(
+        &state,
+        &signed,
+        &id,
+        query.done.as_deref(),
+        None,
+        Vec::new(),
+    )
+    .await
 }
 
 async fn save(
@@ -279,10 +314,14 @@ async fn save(
     let form = SectionsForm::posted(&fields);
     let patch = match form.patch() {
         Ok(patch) => patch,
-        Err(problems) => return editor_page(&state, &signed, &id, None, Some(form), problems).await,
+        Err(problems) => {
+            return editor_page(&state, &signed, &id, None, Some(form), problems).await;
+        }
     };
     match state.store.update_prompt(signed.team(), &id, patch).await {
-        Ok(_) => Ok(done(&format!("/app/prompts/{}", url_escape(&id)), "prompt-saved").into_response()),
+        Ok(_) => {
+            Ok(done(&format!("/app/prompts/{}", url_escape(&id)), "prompt-saved").into_response())
+        }
         Err(StoreError::Invalid(problems)) => {
             editor_page(&state, &signed, &id, None, Some(form), problems).await
         }

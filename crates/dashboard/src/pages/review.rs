@@ -121,7 +121,11 @@ async fn queue(
     let chat_ids: Vec<String> = drafts.iter().map(|d| d.chat_id.clone()).collect();
     let context = state.store.draft_context(team, &chat_ids).await?;
     let next = (drafts.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| drafts.last().map(|d| format!("{}:{}", d.created_at, url_escape(&d.id))))
+        .then(|| {
+            drafts
+                .last()
+                .map(|d| format!("{}:{}", d.created_at, url_escape(&d.id)))
+        })
         .flatten();
     let cards = drafts
         .into_iter()
@@ -162,7 +166,8 @@ async fn queue(
         })
         .collect();
     let page = ReviewPage {
-        chrome: Chrome::new(&signed, Section::Review, "Review queue").with_notice(query.done.as_deref()),
+        chrome: Chrome::new(&signed, Section::Review, "Review queue")
+            .with_notice(query.done.as_deref()),
         drafts: cards,
         next,
         verdicts,
