@@ -120,8 +120,8 @@ impl Server {
     }
 
     fn start() -> Result<Server> {
-        let database = TestDatabase::new(Backend::Sqlite, "outbound_browser")
-            .context("a SQLite database")?;
+        let database =
+            TestDatabase::new(Backend::Sqlite, "outbound_browser").context("a SQLite database")?;
         let mut child = Self::command(
             &database,
             &["serve", "--addr", "127.0.0.1:0", "--time-scale", TIME_SCALE],
@@ -180,7 +180,9 @@ impl Browser {
     async fn start(chromedriver: &Path, test: &'static str) -> Result<Browser> {
         // The WebDriver client speaks HTTP through reqwest, built with rustls and ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let process = tokio::process::Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -189,7 +191,12 @@ impl Browser {
             .spawn()
             .context("start chromedriver")?;
         let mut caps = DesiredCapabilities::chrome();
-        for arg in ["--headless", "--no-sandbox", "--window-size=1400,1000", "--disable-gpu"] {
+        for arg in [
+            "--headless",
+            "--no-sandbox",
+            "--window-size=1400,1000",
+            "--disable-gpu",
+        ] {
             caps.add_arg(arg)?;
         }
         let deadline = Instant::now() + DRIVER_TIMEOUT;
@@ -255,7 +262,13 @@ impl Browser {
         let deadline = Instant::now() + ENGINE_TIMEOUT;
         loop {
             self.driver.goto(url).await?;
-            if let Some(found) = self.driver.query(By::Css(selector)).nowait().first_opt().await? {
+            if let Some(found) = self
+                .driver
+                .query(By::Css(selector))
+                .nowait()
+                .first_opt()
+                .await?
+            {
                 return Ok(found);
             }
             if Instant::now() > deadline {
@@ -292,7 +305,10 @@ impl Browser {
         }
         self.driver.quit().await.ok();
         if let Err(error) = outcome {
-            panic!("{error:#}\n(the page it failed on: target/screenshots/failed-{}.png)", self.test);
+            panic!(
+                "{error:#}\n(the page it failed on: target/screenshots/failed-{}.png)",
+                self.test
+            );
         }
     }
 }
@@ -339,7 +355,8 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             ensure!(b.notice().await?.contains("Product created"));
 
             b.driver.goto(server.url("/app/prompts")).await?;
-            b.fill("[data-testid='prompt-name']", "CFO outreach").await?;
+            b.fill("[data-testid='prompt-name']", "CFO outreach")
+                .await?;
             b.choose("[data-testid='prompt-model']", "template").await?;
             b.testid("create-prompt").await?.click().await?;
             b.fill(
@@ -358,8 +375,10 @@ async fn a_person_runs_a_campaign_from_the_browser() {
 
             b.driver.goto(server.url("/app/agents")).await?;
             b.testid("add-agent").await?.click().await?;
-            b.fill("[data-testid='setup-login']", "sdr@example.com").await?;
-            b.fill("[data-testid='setup-password']", "sandbox password").await?;
+            b.fill("[data-testid='setup-login']", "sdr@example.com")
+                .await?;
+            b.fill("[data-testid='setup-password']", "sandbox password")
+                .await?;
             b.fill("[data-testid='setup-country']", "FR").await?;
             b.testid("setup-agent").await?.click().await?;
             for day in 0..7 {
@@ -375,21 +394,28 @@ async fn a_person_runs_a_campaign_from_the_browser() {
 
             // A campaign whose first messages wait for approval.
             b.driver.goto(server.url("/app/campaigns/new")).await?;
-            b.fill("[data-testid='campaign-name-input']", "Fintech CFOs").await?;
-            b.choose("[data-testid='campaign-review']", "first_message").await?;
+            b.fill("[data-testid='campaign-name-input']", "Fintech CFOs")
+                .await?;
+            b.choose("[data-testid='campaign-review']", "first_message")
+                .await?;
             b.testid("save-campaign").await?.click().await?;
             ensure!(b.notice().await?.contains("Campaign created"));
             b.screenshot("campaign").await?;
 
             // The CSV: upload, mapping (recognised headers), the import's live progress.
             b.driver.goto(server.url("/app/imports/new")).await?;
-            b.testid("import-file").await?.send_keys(csv.display().to_string()).await?;
+            b.testid("import-file")
+                .await?
+                .send_keys(csv.display().to_string())
+                .await?;
             b.testid("upload").await?.click().await?;
             b.testid("import-preview").await?;
             b.screenshot("import-mapping").await?;
             b.testid("start-import").await?.click().await?;
             b.driver
-                .query(By::Css("[data-testid='import-status'][data-status='completed']"))
+                .query(By::Css(
+                    "[data-testid='import-status'][data-status='completed']",
+                ))
                 .wait(ENGINE_TIMEOUT, RELOAD_EVERY)
                 .first()
                 .await
@@ -405,7 +431,11 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             b.screenshot("review").await?;
             let text = draft.find(By::Css("[data-testid='draft-text']")).await?;
             text.send_keys(" (checked by a person)").await?;
-            draft.find(By::Css("[data-testid='approve']")).await?.click().await?;
+            draft
+                .find(By::Css("[data-testid='approve']"))
+                .await?
+                .click()
+                .await?;
             ensure!(b.notice().await?.contains("Draft approved"));
 
             // The inbox: open a conversation, take it over, write by hand; the agent sends it.
@@ -415,12 +445,17 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             b.testid("take-over").await?.click().await?;
             ensure!(b.notice().await?.contains("taken over"));
             b.testid("taken-over").await?;
-            b.fill("[data-testid='message-text']", "Hello, I am the team's human.").await?;
+            b.fill(
+                "[data-testid='message-text']",
+                "Hello, I am the team's human.",
+            )
+            .await?;
             b.testid("send-message").await?.click().await?;
             ensure!(b.notice().await?.contains("Message queued"));
             let thread = b.driver.current_url().await?.to_string();
             let thread = thread.split('?').next().unwrap_or(&thread).to_owned();
-            b.wait_for(&thread, "[data-testid='message-person']").await?;
+            b.wait_for(&thread, "[data-testid='message-person']")
+                .await?;
             b.screenshot("conversation").await?;
 
             // The agent: healthy, then paused by hand.
@@ -511,11 +546,18 @@ async fn other_sites_and_other_teams_are_kept_out() {
             b.sign_in(&server, &other_key).await?;
             b.driver.goto(server.url(&agent_path)).await?;
             let title = b.testid("error-title").await?.text().await?;
-            ensure!(title == "Not found", "the other team's agent page: {title:?}");
+            ensure!(
+                title == "Not found",
+                "the other team's agent page: {title:?}"
+            );
             b.screenshot("other-team").await?;
             b.driver.goto(server.url("/app/agents")).await?;
             let cards = b.driver.find_all(By::Css("[data-testid='agent']")).await?;
-            ensure!(cards.is_empty(), "the second team sees {} agents", cards.len());
+            ensure!(
+                cards.is_empty(),
+                "the second team sees {} agents",
+                cards.len()
+            );
             Ok(())
         })
         .await;

@@ -656,9 +656,14 @@ fn serve_workflow(db: &TestDb) {
     assert!(linkedin.starts_with("sandbox"), "{linkedin}");
     let models = wait_for_line(&server.stderr, "  models     ");
     assert!(models.contains("template"), "{models}");
-    let docs = wait_for_line(&server.stderr, "  1. Read the API reference: ");
+    let dashboard = wait_for_line(&server.stderr, "  1. Open the dashboard, ");
+    assert_eq!(
+        dashboard,
+        format!("http://{addr}/app, and sign in with the key")
+    );
+    let docs = wait_for_line(&server.stderr, "  2. Read the API reference: ");
     assert_eq!(docs, format!("http://{addr}/docs"));
-    let call = wait_for_line(&server.stderr, "  2. Call it: ");
+    let call = wait_for_line(&server.stderr, "  3. Call it: ");
     assert_eq!(
         call,
         format!("curl -s http://{addr}/v1/verify -H \"Authorization: Bearer {key}\"")

@@ -72,6 +72,10 @@ pub fn summary(config: &Config, base: &str, time_scale: Option<f64>) -> String {
         text,
         "  MCP        {base}/mcp  (for AI assistants, with the same key)"
     );
+    let _ = writeln!(
+        text,
+        "  dashboard  {base}/app  (in a browser: sign in with the same key)"
+    );
     let _ = writeln!(text, "  database   {}", database(config));
     let _ = writeln!(text, "  LinkedIn   {}", linkedin(config));
     let _ = writeln!(text, "  models     {}", models(config));
@@ -94,8 +98,9 @@ pub fn first_steps(base: &str, team: &Team, key: &str) -> String {
          It is shown only this once and stored only as a hash: keep it. More keys: \
          `outbound keys create --team {id}`.\n\
          Next steps:\n  \
-         1. Read the API reference: {base}/docs\n  \
-         2. Call it: curl -s {base}/v1/verify -H \"Authorization: Bearer {key}\"\n\
+         1. Open the dashboard, {base}/app, and sign in with the key\n  \
+         2. Read the API reference: {base}/docs\n  \
+         3. Call it: curl -s {base}/v1/verify -H \"Authorization: Bearer {key}\"\n\
          Or watch a whole campaign run on the sandbox: `outbound demo`."
     )
 }
