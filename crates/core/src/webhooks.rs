@@ -19,6 +19,44 @@ pub const MAX_URL_LEN: usize = 2048;
 /// Prefix of Standard Webhooks secrets.
 pub const STANDARD_SECRET_PREFIX: &str = "whsec_";
 
+/// Webhook name length bounds, in characters.
+pub const NAME_LEN: (usize, usize) = (1, 200);
+/// Secret length bounds, in characters.
+pub const SECRET_LEN: (usize, usize) = (1, 512);
+/// Most event names in one subscription.
+pub const MAX_EVENTS: usize = 32;
+
+/// Checks a webhook's subscription: at least one event, at most [`MAX_EVENTS`], each an event
+/// name or `*` (`crate::events::is_valid_subscription`).
+pub fn check_events(problems: &mut crate::validation::Problems, events: &[String]) {
+    if events.is_empty() {
+        problems.add("events", "At least one event is required");
+    }
+    if events.len() > MAX_EVENTS {
+        problems.add("events", format!("At most {MAX_EVENTS} events"));
+    }
+    for (i, event) in events.iter().enumerate() {
+        if !crate::events::is_valid_subscription(event) {
+            problems.add(
+                format!("events[{i}]"),
+                format!("Unknown event `{event}`; see GET /v1/webhooks/events"),
+            );
+        }
+    }
+}
+
+/// Checks a webhook's target URL (trimmed).
+pub fn check_url(problems: &mut crate::validation::Problems, url: &str) {
+    if let Err(error) = validate_url(url.trim()) {
+        problems.add("url", error.to_string());
+    }
+}
+
+/// Checks a webhook's name (trimmed).
+pub fn check_name(problems: &mut crate::validation::Problems, name: &str) {
+    problems.check_len("name", name.trim(), NAME_LEN.0, NAME_LEN.1);
+}
+
 /// Why a URL cannot be a webhook target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadUrl {

@@ -26,6 +26,8 @@ pub(crate) enum Section {
     Dnc,
     Products,
     Prompts,
+    Webhooks,
+    Settings,
 }
 
 /// The frame of a signed-in page: the team, the navigation, the CSRF token of its forms and
@@ -75,6 +77,8 @@ impl Chrome {
             Section::Dnc => "dnc",
             Section::Products => "products",
             Section::Prompts => "prompts",
+            Section::Webhooks => "webhooks",
+            Section::Settings => "settings",
         };
         if current == section { "current" } else { "" }
     }
@@ -106,6 +110,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "product-created" => "Product created.",
         "prompt-created" => "Prompt created.",
         "prompt-saved" => "Prompt saved.",
+        "webhook-saved" => "Webhook saved.",
+        "webhook-deleted" => "Webhook deleted.",
+        "webhook-tested" => "Test event queued for every webhook subscribed to it.",
+        "delivery-retried" => "Delivery queued again.",
+        "key-revoked" => "Key revoked: it no longer works, and its sessions are ended.",
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! Teams (tenants) and API keys. A key is looked up only by its SHA-256; a revoked key stops
-//! authenticating on the next request, since nothing is cached.
+//! authenticating on the next request, since nothing is cached. A key's last use is recorded
+//! by the lookup at most once per [`KEY_USE_RESOLUTION`], so authentication rarely writes.
 
 use outbound_core::ids::new_id;
 use outbound_core::plan::Plan;
@@ -25,7 +26,13 @@ pub struct ApiKeyInfo {
     pub name: String,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
+    /// When it last authenticated a request, to within [`KEY_USE_RESOLUTION`].
+    pub last_used_at: Option<Millis>,
 }
+
+/// How stale a key's `last_used_at` may get before a request records its use again, in
+/// milliseconds: authentication writes at most once a minute per key.
+pub const KEY_USE_RESOLUTION: Millis = 60_000;
 
 /// The team an API key authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +71,8 @@ pub trait TeamStore {
     ) -> StoreResult<ApiKeyInfo>;
     async fn list_api_keys(&self, team: &str) -> StoreResult<Vec<ApiKeyInfo>>;
     async fn revoke_api_key(&self, key_id: &str) -> StoreResult<ApiKeyInfo>;
+    /// Revokes the team's key `key_id` (another team's is [`StoreError::NotFound`]).
+    async fn revoke_team_api_key(&self, team: &str, key_id: &str) -> StoreResult<ApiKeyInfo>;
     /// The owner of the live (not revoked) key with this hash.
     async fn key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>>;
 }
@@ -98,6 +107,7 @@ struct ApiKeyRow {
     name: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
 }
 
 impl From<ApiKeyRow> for ApiKeyInfo {
@@ -108,12 +118,15 @@ impl From<ApiKeyRow> for ApiKeyInfo {
             name: row.name,
             created_at: row.created_at,
             revoked_at: row.revoked_at,
+            last_used_at: row.last_used_at,
         }
     }
 }
 
 #[derive(sqlx::FromRow)]
 struct OwnerRow {
+    key_id: String,
+    last_used_at: Option<i64>,
     team_id: String,
     plan: String,
     subscription_active: bool,
@@ -124,8 +137,8 @@ const SELECT_TEAM: &str =
 const INSERT_TEAM: &str = "INSERT INTO teams (id, name, plan, subscription_active, created_at) VALUES ($1, $2, $3, TRUE, $4)";
 const INSERT_KEY: &str =
     "INSERT INTO api_keys (id, team_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
-const SELECT_KEY: &str =
-    "SELECT id, team_id, name, created_at, revoked_at FROM api_keys WHERE id = $1";
+const SELECT_KEY: &str = "SELECT id, team_id, name, created_at, revoked_at, last_used_at \
+     FROM api_keys WHERE id = $1";
 
 fn parse_plan(stored: &str) -> StoreResult<Plan> {
     stored
@@ -262,6 +275,7 @@ macro_rules! impl_team_store {
                     name: name.to_owned(),
                     created_at: now_millis(),
                     revoked_at: None,
+                    last_used_at: None,
                 };
                 sqlx::query(INSERT_KEY)
                     .bind(&key.id)
@@ -277,7 +291,7 @@ macro_rules! impl_team_store {
 
             async fn list_api_keys(&self, team: &str) -> StoreResult<Vec<ApiKeyInfo>> {
                 Ok(sqlx::query_as::<_, ApiKeyRow>(
-                    "SELECT id, team_id, name, created_at, revoked_at FROM api_keys \
+                    "SELECT id, team_id, name, created_at, revoked_at, last_used_at FROM api_keys \
                      WHERE team_id = $1 ORDER BY created_at, id",
                 )
                 .bind(team)
@@ -306,15 +320,59 @@ macro_rules! impl_team_store {
                 Ok(key.into())
             }
 
+            async fn revoke_team_api_key(
+                &self,
+                team: &str,
+                key_id: &str,
+            ) -> StoreResult<ApiKeyInfo> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
+                     WHERE id = $1 AND team_id = $2",
+                )
+                .bind(key_id)
+                .bind(team)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let key = sqlx::query_as::<_, ApiKeyRow>(SELECT_KEY)
+                    .bind(key_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(key.into())
+            }
+
             async fn key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
                 let row = sqlx::query_as::<_, OwnerRow>(
-                    "SELECT t.id AS team_id, t.plan, t.subscription_active \
+                    "SELECT k.id AS key_id, k.last_used_at, t.id AS team_id, t.plan, \
+                     t.subscription_active \
                      FROM api_keys k JOIN teams t ON t.id = k.team_id \
                      WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
                 )
                 .bind(key_hash)
                 .fetch_optional(&self.pool)
                 .await?;
+                let now = now_millis();
+                if let Some(row) = &row
+                    && row
+                        .last_used_at
+                        .is_none_or(|at| now - at >= KEY_USE_RESOLUTION)
+                {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 \
+                         AND (last_used_at IS NULL OR last_used_at < $2)",
+                    )
+                    .bind(&row.key_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
                 row.map(|row| {
                     Ok(KeyOwner {
                         plan: parse_plan(&row.plan)?,

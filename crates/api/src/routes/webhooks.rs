@@ -5,12 +5,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use outbound_core::events::{
-    EventType, TEST_EVENTS, TestEvent, example_payload, is_valid_subscription, test_data,
-};
+use outbound_core::events::{EventType, TEST_EVENTS, TestEvent, example_payload, test_data};
 use outbound_core::time::{iso8601, now_millis};
 use outbound_core::validation::Problems;
-use outbound_core::webhooks::validate_url;
+use outbound_core::webhooks::{SECRET_LEN, check_events, check_name, check_url};
 use outbound_store::webhooks::{Delivery, NewWebhook, Webhook, WebhookPatch};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,12 +19,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiQuery, Tenant};
 
 const WEBHOOK_NOT_FOUND: &str = "Webhook not found";
-/// Name length bounds, in characters.
-const NAME_LEN: (usize, usize) = (1, 200);
-/// Secret length bounds, in characters.
-const SECRET_LEN: (usize, usize) = (1, 512);
-/// Most event names in one subscription.
-const MAX_EVENTS: usize = 32;
 /// Page size bounds and default of the delivery log.
 const DELIVERY_PAGE: (i64, i64) = (1, 100);
 const DEFAULT_DELIVERY_PAGE: i64 = 25;
@@ -198,29 +190,6 @@ pub struct RetryResponse {
     delivery: DeliveryView,
 }
 
-fn check_events(problems: &mut Problems, events: &[String]) {
-    if events.is_empty() {
-        problems.add("events", "At least one event is required");
-    }
-    if events.len() > MAX_EVENTS {
-        problems.add("events", format!("At most {MAX_EVENTS} events"));
-    }
-    for (i, event) in events.iter().enumerate() {
-        if !is_valid_subscription(event) {
-            problems.add(
-                format!("events[{i}]"),
-                format!("Unknown event `{event}`; see GET /v1/webhooks/events"),
-            );
-        }
-    }
-}
-
-fn check_url(problems: &mut Problems, url: &str) {
-    if let Err(error) = validate_url(url.trim()) {
-        problems.add("url", error.to_string());
-    }
-}
-
 /// List the team's webhooks, newest first.
 #[utoipa::path(
     get,
@@ -258,7 +227,7 @@ pub async fn create_webhook(
 ) -> ApiResult<(StatusCode, Json<CreateWebhookResponse>)> {
     let mut problems = Problems::new();
     let name = body.name.trim();
-    problems.check_len("name", name, NAME_LEN.0, NAME_LEN.1);
+    check_name(&mut problems, name);
     check_url(&mut problems, &body.url);
     if let Some(secret) = &body.secret {
         problems.check_len("secret", secret, SECRET_LEN.0, SECRET_LEN.1);
@@ -307,7 +276,7 @@ pub async fn update_webhook(
 ) -> ApiResult<Json<IdMessage>> {
     let mut problems = Problems::new();
     if let Some(name) = &body.name {
-        problems.check_len("name", name.trim(), NAME_LEN.0, NAME_LEN.1);
+        check_name(&mut problems, name);
     }
     if let Some(url) = &body.url {
         check_url(&mut problems, url);

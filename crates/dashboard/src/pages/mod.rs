@@ -12,6 +12,8 @@ pub(crate) mod inbox;
 pub(crate) mod products;
 pub(crate) mod prompts;
 pub(crate) mod review;
+pub(crate) mod settings;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -33,6 +35,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(products::routes())
         .merge(prompts::routes())
         .merge(review::routes())
+        .merge(settings::routes())
+        .merge(webhooks::routes())
 }
 
 /// Whether the script asked for the refreshable part of a page only.

@@ -373,3 +373,99 @@ both_backends!(
         assert_eq!(details.summary.qualification, Qualification::Unqualified);
     }
 );
+
+both_backends!(
+    async fn webhooks_are_added_tested_edited_and_replayed(app) {
+        let team = app.team(ReviewMode::Off).await;
+        let client = app.signed_in(&team).await;
+        client
+            .act("/app/webhooks", &[("name", "CRM"), ("url", "ftp://crm.example.com"), ("events", "nope")])
+            .await
+            .expect(400)
+            .contains("http or https")
+            .contains("events[0]");
+        client
+            .act("/app/webhooks/test", &[("event", "prospect.qualified")])
+            .await
+            .expect(404)
+            .contains("No active webhook");
+        let created = client
+            .act(
+                "/app/webhooks",
+                &[
+                    ("name", "CRM"),
+                    ("url", "https://crm.example.com/hooks"),
+                    ("secret", "s3cret"),
+                    ("events", "prospect.qualified"),
+                    ("events", "draft.created"),
+                ],
+            )
+            .await;
+        created.expect(303);
+        let id = created
+            .location()
+            .strip_prefix("/app/webhooks/")
+            .and_then(|rest| rest.split('?').next())
+            .expect("the webhook's page")
+            .to_owned();
+        let webhook = app.store.get_webhook(&team.id, &id).await.expect("webhook");
+        assert_eq!(webhook.events, ["prospect.qualified", "draft.created"]);
+        assert!(webhook.active);
+        client.act("/app/webhooks/test", &[("event", "prospect.qualified")]).await.expect(303);
+        let deliveries = app.store.list_deliveries(&team.id, &id, 10, 0).await.expect("deliveries");
+        assert_eq!(deliveries.len(), 1);
+        client.get(&format!("/app/webhooks/{id}")).await.expect(200).contains("prospect.qualified");
+
+        // Disabled, then re-enabled with the secret kept.
+        client
+            .act(&format!("/app/webhooks/{id}"), &[("name", "CRM"), ("url", "https://crm.example.com/hooks"), ("events", "*")])
+            .await
+            .expect(303);
+        let webhook = app.store.get_webhook(&team.id, &id).await.expect("webhook");
+        assert!(!webhook.active);
+        assert_eq!(webhook.events, ["*"]);
+        client
+            .act(&format!("/app/webhooks/{id}"), &[("name", "CRM 2"), ("url", "https://crm.example.com/hooks"), ("events", "*"), ("active", "1")])
+            .await
+            .expect(303);
+        assert!(app.store.get_webhook(&team.id, &id).await.expect("webhook").active);
+
+        // A delivery that is not failed cannot be replayed; a missing one is not found.
+        client
+            .act(&format!("/app/webhooks/{id}/deliveries/{}/retry", "missing"), &[])
+            .await
+            .expect(404);
+        client.act(&format!("/app/webhooks/{id}/delete"), &[]).await.expect(303);
+        assert!(app.store.list_webhooks(&team.id).await.expect("webhooks").is_empty());
+    }
+);
+
+both_backends!(
+    async fn keys_are_created_shown_once_and_revoked(app) {
+        let team = app.team(ReviewMode::Off).await;
+        let client = app.signed_in(&team).await;
+        client.get("/app/settings").await.expect(200).contains("this session").contains("unlimited");
+        client.act("/app/settings/keys", &[("name", "  ")]).await.expect(400);
+        let created = client.act("/app/settings/keys", &[("name", "n8n")]).await;
+        created.expect(200).contains("will not be shown again");
+        let start = created.body.find("data-testid=\"new-key-value\">").expect("the key") + "data-testid=\"new-key-value\">".len();
+        let key = &created.body[start..start + 40];
+        assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{key}");
+        assert_eq!(created.headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+        // The new key works (a second browser signs in with it), and is never shown again.
+        let other = app.client();
+        other.sign_in(key).await.expect(303);
+        assert!(!client.get("/app/settings").await.body.contains(key));
+        let keys = app.store.list_api_keys(&team.id).await.expect("keys");
+        let n8n = keys.iter().find(|k| k.name == "n8n").expect("the n8n key");
+        assert!(n8n.last_used_at.is_none(), "a dashboard session is not a use of the key by a client");
+        app.store.key_owner(&outbound_core::keys::hash_api_key(key)).await.expect("owner");
+        let keys = app.store.list_api_keys(&team.id).await.expect("keys");
+        assert!(keys.iter().find(|k| k.name == "n8n").and_then(|k| k.last_used_at).is_some());
+
+        // Revoking it ends the sessions opened with it.
+        client.act(&format!("/app/settings/keys/{}/revoke", n8n.id), &[]).await.expect(303);
+        other.get("/app").await.expect(303);
+        client.get("/app/settings").await.expect(200).contains("revoked");
+    }
+);

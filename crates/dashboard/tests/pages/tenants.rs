@@ -86,3 +86,43 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    async fn another_teams_webhooks_and_keys_are_not_found(app) {
+        let first = app.team(ReviewMode::Off).await;
+        let webhook = app
+            .store
+            .create_webhook(
+                &first.id,
+                outbound_store::webhooks::NewWebhook {
+                    name: "CRM".to_owned(),
+                    url: "https://crm.example.com/hooks".to_owned(),
+                    secret_sealed: None,
+                    events: vec!["*".to_owned()],
+                },
+            )
+            .await
+            .expect("webhook");
+        let second = app.team(ReviewMode::Off).await;
+        let client = app.signed_in(&second).await;
+        client.get(&format!("/app/webhooks/{}", webhook.id)).await.expect(404);
+        for (path, form) in [
+            (format!("/app/webhooks/{}", webhook.id), vec![("name", "Mine"), ("url", "https://evil.example.com"), ("events", "*")]),
+            (format!("/app/webhooks/{}/delete", webhook.id), vec![]),
+            (format!("/app/webhooks/{}/deliveries/x/retry", webhook.id), vec![]),
+            (format!("/app/settings/keys/{}/revoke", first.key_id), vec![]),
+        ] {
+            client.act(&path, &form).await.expect(404);
+        }
+        // The second team's test event reaches none of the first team's webhooks.
+        client.act("/app/webhooks/test", &[("event", "prospect.qualified")]).await.expect(404);
+        let kept = app.store.get_webhook(&first.id, &webhook.id).await.expect("webhook");
+        assert_eq!(kept.name, "CRM");
+        assert!(app.store.list_deliveries(&first.id, &webhook.id, 10, 0).await.expect("d").is_empty());
+        assert!(app.store.key_owner(&outbound_core::keys::hash_api_key(&first.key)).await.expect("owner").is_some());
+        let page = client.get("/app/webhooks").await;
+        assert!(!page.body.contains("crm.example.com"));
+        let settings = client.get("/app/settings").await;
+        assert!(!settings.body.contains(&first.key_id));
+    }
+);

@@ -87,3 +87,6 @@ $$;
 CREATE TRIGGER invitations_count_day AFTER INSERT ON agent_actions
 REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION invitations_count_day();
+
+-- When a key last authenticated a request (recorded at most once a minute), for the keys page.
+ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT;

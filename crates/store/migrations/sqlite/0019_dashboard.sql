@@ -74,3 +74,6 @@ BEGIN
     VALUES (NEW.team_id, NEW.at / 86400000, 1)
     ON CONFLICT (team_id, day) DO UPDATE SET invitations = invitations + 1;
 END;
+
+-- When a key last authenticated a request (recorded at most once a minute), for the keys page.
+ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT;
