@@ -278,6 +278,24 @@ impl Browser {
         }
     }
 
+    /// Clicks `element` and waits until the browser has left the page (the form's answer, or
+    /// the link's target, replaced it), so that what follows reads the new page.
+    async fn click_and_wait(&self, element: WebElement) -> Result<()> {
+        let page = self.driver.find(By::Tag("html")).await?;
+        element.click().await?;
+        page.wait_until()
+            .stale()
+            .await
+            .context("the page did not change")?;
+        Ok(())
+    }
+
+    /// Clicks the element of `data-testid` and waits for the next page.
+    async fn submit(&self, id: &str) -> Result<()> {
+        let element = self.testid(id).await?;
+        self.click_and_wait(element).await
+    }
+
     async fn notice(&self) -> Result<String> {
         Ok(self.testid("notice").await?.text().await?)
     }
@@ -285,7 +303,7 @@ impl Browser {
     async fn sign_in(&self, server: &Server, key: &str) -> Result<()> {
         self.driver.goto(server.url("/app")).await?;
         self.testid("api-key").await?.send_keys(key).await?;
-        self.testid("login").await?.click().await?;
+        self.submit("login").await?;
         self.testid("kpi-prospects").await?;
         Ok(())
     }
@@ -351,14 +369,14 @@ async fn a_person_runs_a_campaign_from_the_browser() {
                 "Automated bookkeeping: the month-end close in two days.",
             )
             .await?;
-            b.testid("create-product").await?.click().await?;
+            b.submit("create-product").await?;
             ensure!(b.notice().await?.contains("Product created"));
 
             b.driver.goto(server.url("/app/prompts")).await?;
             b.fill("[data-testid='prompt-name']", "CFO outreach")
                 .await?;
             b.choose("[data-testid='prompt-model']", "template").await?;
-            b.testid("create-prompt").await?.click().await?;
+            b.submit("create-prompt").await?;
             b.fill(
                 "[data-testid='prompt-context']",
                 "You sell {{offeringDescription}} to {{prospectDescription}}.",
@@ -369,18 +387,18 @@ async fn a_person_runs_a_campaign_from_the_browser() {
                 "Hi {{prospectName}}, how long does your month-end close take?",
             )
             .await?;
-            b.testid("save-prompt").await?.click().await?;
+            b.submit("save-prompt").await?;
             ensure!(b.notice().await?.contains("Prompt saved"));
             b.screenshot("prompt").await?;
 
             b.driver.goto(server.url("/app/agents")).await?;
-            b.testid("add-agent").await?.click().await?;
+            b.submit("add-agent").await?;
             b.fill("[data-testid='setup-login']", "sdr@example.com")
                 .await?;
             b.fill("[data-testid='setup-password']", "sandbox password")
                 .await?;
             b.fill("[data-testid='setup-country']", "FR").await?;
-            b.testid("setup-agent").await?.click().await?;
+            b.submit("setup-agent").await?;
             for day in 0..7 {
                 let check = b.css(&format!("input[name='day_{day}']")).await?;
                 if !check.is_selected().await? {
@@ -389,7 +407,7 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             }
             b.fill("[data-testid='hours-start']", "00:00").await?;
             b.fill("[data-testid='hours-stop']", "00:00").await?;
-            b.testid("save-agent").await?.click().await?;
+            b.submit("save-agent").await?;
             ensure!(b.notice().await?.contains("Agent settings saved"));
 
             // A campaign whose first messages wait for approval.
@@ -398,7 +416,7 @@ async fn a_person_runs_a_campaign_from_the_browser() {
                 .await?;
             b.choose("[data-testid='campaign-review']", "first_message")
                 .await?;
-            b.testid("save-campaign").await?.click().await?;
+            b.submit("save-campaign").await?;
             ensure!(b.notice().await?.contains("Campaign created"));
             b.screenshot("campaign").await?;
 
@@ -408,10 +426,10 @@ async fn a_person_runs_a_campaign_from_the_browser() {
                 .await?
                 .send_keys(csv.display().to_string())
                 .await?;
-            b.testid("upload").await?.click().await?;
+            b.submit("upload").await?;
             b.testid("import-preview").await?;
             b.screenshot("import-mapping").await?;
-            b.testid("start-import").await?.click().await?;
+            b.submit("start-import").await?;
             b.driver
                 .query(By::Css(
                     "[data-testid='import-status'][data-status='completed']",
@@ -431,18 +449,15 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             b.screenshot("review").await?;
             let text = draft.find(By::Css("[data-testid='draft-text']")).await?;
             text.send_keys(" (checked by a person)").await?;
-            draft
-                .find(By::Css("[data-testid='approve']"))
-                .await?
-                .click()
-                .await?;
+            let approve = draft.find(By::Css("[data-testid='approve']")).await?;
+            b.click_and_wait(approve).await?;
             ensure!(b.notice().await?.contains("Draft approved"));
 
             // The inbox: open a conversation, take it over, write by hand; the agent sends it.
             b.driver.goto(server.url("/app/inbox")).await?;
             b.screenshot("inbox").await?;
-            b.testid("conversation").await?.click().await?;
-            b.testid("take-over").await?.click().await?;
+            b.submit("conversation").await?;
+            b.submit("take-over").await?;
             ensure!(b.notice().await?.contains("taken over"));
             b.testid("taken-over").await?;
             b.fill(
@@ -450,7 +465,7 @@ async fn a_person_runs_a_campaign_from_the_browser() {
                 "Hello, I am the team's human.",
             )
             .await?;
-            b.testid("send-message").await?.click().await?;
+            b.submit("send-message").await?;
             ensure!(b.notice().await?.contains("Message queued"));
             let thread = b.driver.current_url().await?.to_string();
             let thread = thread.split('?').next().unwrap_or(&thread).to_owned();
@@ -463,8 +478,9 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             let status = b.testid("agent-status").await?.text().await?;
             ensure!(status == "Running", "agent status {status}");
             b.screenshot("agents").await?;
-            b.css("[data-testid='agent'] h2 a").await?.click().await?;
-            b.testid("pause-agent").await?.click().await?;
+            let agent = b.css("[data-testid='agent'] h2 a").await?;
+            b.click_and_wait(agent).await?;
+            b.submit("pause-agent").await?;
             ensure!(b.notice().await?.contains("Agent paused"));
             ensure!(b.testid("agent-status").await?.text().await? == "Paused");
 
@@ -473,7 +489,18 @@ async fn a_person_runs_a_campaign_from_the_browser() {
             let prospects = b.testid("kpi-prospects").await?.text().await?;
             ensure!(prospects.contains(&PROSPECTS.to_string()), "{prospects}");
             b.screenshot("home-after").await?;
-            b.testid("sign-out").await?.click().await?;
+            for (path, name) in [
+                ("/app/campaigns", "campaigns"),
+                ("/app/webhooks", "webhooks"),
+                ("/app/settings", "settings"),
+                ("/app/dnc", "dnc"),
+                ("/app/products", "products"),
+            ] {
+                b.driver.goto(server.url(path)).await?;
+                b.testid("team-name").await?;
+                b.screenshot(name).await?;
+            }
+            b.submit("sign-out").await?;
             b.testid("api-key").await?;
             b.driver.goto(server.url("/app/inbox")).await?;
             b.testid("api-key")
@@ -522,7 +549,7 @@ async fn other_sites_and_other_teams_are_kept_out() {
             // The first team has a campaign (made through the dashboard).
             b.sign_in(&server, &server.key).await?;
             b.driver.goto(server.url("/app/agents")).await?;
-            b.testid("add-agent").await?.click().await?;
+            b.submit("add-agent").await?;
             let agent_page = b.driver.current_url().await?.to_string();
             let agent_path = agent_page
                 .split('?')
@@ -542,7 +569,7 @@ async fn other_sites_and_other_teams_are_kept_out() {
 
             // The second team signs in and cannot open the first team's pages.
             b.driver.goto(server.url("/app")).await?;
-            b.testid("sign-out").await?.click().await?;
+            b.submit("sign-out").await?;
             b.sign_in(&server, &other_key).await?;
             b.driver.goto(server.url(&agent_path)).await?;
             let title = b.testid("error-title").await?.text().await?;

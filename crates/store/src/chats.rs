@@ -323,9 +323,11 @@ macro_rules! summary_columns {
          p.current_job_title, p.current_company_website, p.current_company_linkedin_url"
     };
 }
+pub(crate) use summary_columns;
 
+/// The columns of [`summary_columns!`], read back as a [`ChatSummary`] (the inbox reads them too).
 #[derive(Debug, sqlx::FromRow)]
-struct SummaryRow {
+pub(crate) struct SummaryRow {
     id: String,
     status: i64,
     qualification: String,

@@ -14,7 +14,7 @@ use outbound_core::conversation::Qualification;
 use outbound_core::time::Millis;
 
 use crate::StoreResult;
-use crate::chats::{ChatSummary, ProspectCard};
+use crate::chats::{ChatSummary, SummaryRow};
 
 /// Filters of the inbox; `None` does not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,20 +73,8 @@ pub trait InboxStore {
 
 #[derive(Debug, sqlx::FromRow)]
 struct InboxRow {
-    id: String,
-    status: i64,
-    qualification: String,
-    paused: bool,
-    last_message_at: Option<Millis>,
-    created_at: Millis,
-    prospect_id: String,
-    name: String,
-    url: String,
-    headline: Option<String>,
-    current_company_name: Option<String>,
-    current_job_title: Option<String>,
-    current_company_website: Option<String>,
-    current_company_linkedin_url: Option<String>,
+    #[sqlx(flatten)]
+    summary: SummaryRow,
     campaign_id: String,
     campaign_name: String,
     activity_at: Millis,
@@ -98,28 +86,8 @@ impl TryFrom<InboxRow> for InboxItem {
     type Error = crate::StoreError;
 
     fn try_from(row: InboxRow) -> StoreResult<InboxItem> {
-        let qualification = Qualification::parse(&row.qualification).ok_or_else(|| {
-            crate::StoreError::Corrupt(format!("qualification {}", row.qualification))
-        })?;
         Ok(InboxItem {
-            chat: ChatSummary {
-                id: row.id,
-                status: row.status,
-                qualification,
-                paused: row.paused,
-                last_message_at: row.last_message_at,
-                created_at: row.created_at,
-                prospect: ProspectCard {
-                    id: row.prospect_id,
-                    name: row.name,
-                    url: row.url,
-                    headline: row.headline,
-                    current_company_name: row.current_company_name,
-                    current_job_title: row.current_job_title,
-                    current_company_website: row.current_company_website,
-                    current_company_linkedin_url: row.current_company_linkedin_url,
-                },
-            },
+            chat: ChatSummary::try_from(row.summary)?,
             campaign_id: row.campaign_id,
             campaign_name: row.campaign_name,
             activity_at: row.activity_at,
@@ -129,13 +97,11 @@ impl TryFrom<InboxRow> for InboxItem {
     }
 }
 
-/// The columns of a page's rows (`ch` the chat, `p` its prospect, `c` its campaign).
-const ITEM_COLUMNS: &str = "ch.id, ch.status, ch.qualification, ch.paused, ch.last_message_at, \
-     ch.created_at, p.id AS prospect_id, p.name, p.url, p.headline, p.current_company_name, \
-     p.current_job_title, p.current_company_website, p.current_company_linkedin_url, \
-     c.id AS campaign_id, c.name AS campaign_name, ch.activity_at, ch.awaiting_reply, \
-     (SELECT m.content FROM messages m WHERE m.chat_id = ch.id \
-      ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_message";
+/// The columns of a page's rows (`ch` the chat, `p` its prospect, `c` its campaign) beyond
+/// the conversation summary's.
+const ITEM_COLUMNS: &str = ", c.id AS campaign_id, c.name AS campaign_name, ch.activity_at, \
+     ch.awaiting_reply, (SELECT m.content FROM messages m WHERE m.chat_id = ch.id \
+     ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_message";
 
 /// Writes the page's id query: the filters, the cursor and the order, on `chats` alone.
 fn push_page_ids<Db: sqlx::Database>(
@@ -206,8 +172,10 @@ macro_rules! impl_inbox_store {
                 limit: i64,
             ) -> StoreResult<Vec<InboxItem>> {
                 // The page's ids first, from the indexes alone, then their columns.
-                let mut query =
-                    sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new("SELECT ");
+                let mut query = sqlx::QueryBuilder::<<$store as crate::Backend>::Db>::new(concat!(
+                    "SELECT ",
+                    crate::chats::summary_columns!()
+                ));
                 query.push(ITEM_COLUMNS).push(
                     " FROM chats ch JOIN campaigns c ON c.id = ch.campaign_id \
                          JOIN prospects p ON p.id = ch.prospect_id WHERE ch.id IN (",

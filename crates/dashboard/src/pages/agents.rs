@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -28,7 +28,7 @@ use outbound_store::agents::{
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use super::{done, wants_fragment};
+use super::{done, form_status, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, render, render_status, until, url_escape};
@@ -382,11 +382,7 @@ async fn detail_page(
         state.store.get_agent(signed.team(), id).await?,
         state.engine_now(),
     );
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = DetailPage {
         chrome: Chrome::new(signed, Section::Agents, agent.name.clone()).with_notice(notice),
         agent,

@@ -9,7 +9,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -28,7 +27,7 @@ use outbound_store::chats::{ChatCursor, ChatFilter, ChatPage};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{PAGE_ROWS, done};
+use super::{PAGE_ROWS, done, form_status, next_page};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
@@ -122,9 +121,7 @@ async fn list(
         .collect();
     let agents = agent_names(&state, team).await?;
     let now = now_millis();
-    let next = (campaigns.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| campaigns.last().map(|c| url_escape(&c.id)))
-        .flatten();
+    let next = next_page(&campaigns, |c| url_escape(&c.id));
     let rows = campaigns
         .into_iter()
         .map(|c| ListRow {
@@ -253,13 +250,9 @@ async fn detail(
         .store
         .list_campaign_chats(team, &id, &ChatFilter::default(), &page_of, PAGE_ROWS)
         .await?;
-    let next = (chats.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| {
-            chats
-                .last()
-                .map(|c| format!("{}:{}", c.created_at, url_escape(&c.id)))
-        })
-        .flatten();
+    let next = next_page(&chats, |c| {
+        format!("{}:{}", c.created_at, url_escape(&c.id))
+    });
     let now = now_millis();
     let prospects = chats
         .into_iter()
@@ -418,11 +411,7 @@ async fn form_page(
     } else {
         "New campaign"
     };
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = FormPage {
         chrome: Chrome::new(signed, Section::Campaigns, title),
         id,
@@ -480,6 +469,40 @@ fn parse_threshold(problems: &mut Problems, field: &str, value: &str) -> Option<
     parsed
 }
 
+/// The settings the create and edit forms share, read and checked by the campaign rules.
+struct Settings {
+    automatic: Option<i64>,
+    verification: Option<i64>,
+    variables: BTreeMap<String, String>,
+    review_mode: Option<ReviewMode>,
+}
+
+impl CampaignForm {
+    /// The shared settings, their problems recorded in `problems`.
+    fn settings(&self, problems: &mut Problems) -> Settings {
+        check_name(problems, &self.name);
+        let automatic = parse_threshold(
+            problems,
+            "qualificationAutomatic",
+            &self.qualification_automatic,
+        );
+        let verification = parse_threshold(
+            problems,
+            "qualificationVerification",
+            &self.qualification_verification,
+        );
+        let variables = parse_variables(&self.variables, problems);
+        check_variables(problems, &variables);
+        let review_mode = check_review_mode(problems, Some(&self.review_mode));
+        Settings {
+            automatic,
+            verification,
+            variables,
+            review_mode,
+        }
+    }
+}
+
 /// Checks the prompt's variables against the form's.
 async fn check_prompt(
     state: &AppState,
@@ -510,25 +533,19 @@ async fn create(
 ) -> Result<Response, PageError> {
     let team = signed.team();
     let mut problems = Problems::new();
-    check_name(&mut problems, &form.name);
     check_reference(&mut problems, "productId", &form.product_id);
     check_reference(&mut problems, "promptId", &form.prompt_id);
     check_reference(&mut problems, "agentId", &form.agent_id);
-    let automatic = parse_threshold(
-        &mut problems,
-        "qualificationAutomatic",
-        &form.qualification_automatic,
-    );
-    let verification = parse_threshold(
-        &mut problems,
-        "qualificationVerification",
-        &form.qualification_verification,
-    );
-    let variables = parse_variables(&form.variables, &mut problems);
-    check_variables(&mut problems, &variables);
-    let review_mode = check_review_mode(&mut problems, Some(&form.review_mode));
+    let settings = form.settings(&mut problems);
     if problems.is_empty() {
-        check_prompt(&state, team, &form.prompt_id, &variables, &mut problems).await?;
+        check_prompt(
+            &state,
+            team,
+            &form.prompt_id,
+            &settings.variables,
+            &mut problems,
+        )
+        .await?;
     }
     if let Err(problems) = problems.into_result() {
         return form_page(&state, &signed, None, form, problems).await;
@@ -538,11 +555,13 @@ async fn create(
         product_id: form.product_id.clone(),
         prompt_id: form.prompt_id.clone(),
         agent_id: form.agent_id.clone(),
-        qualification_automatic: automatic.unwrap_or(DEFAULT_AUTOMATIC_THRESHOLD),
-        qualification_verification: verification.unwrap_or(DEFAULT_VERIFICATION_THRESHOLD),
-        variables,
+        qualification_automatic: settings.automatic.unwrap_or(DEFAULT_AUTOMATIC_THRESHOLD),
+        qualification_verification: settings
+            .verification
+            .unwrap_or(DEFAULT_VERIFICATION_THRESHOLD),
+        variables: settings.variables,
         prevent_auto_start: form.prevent_auto_start.is_some(),
-        review_mode: review_mode.unwrap_or_default(),
+        review_mode: settings.review_mode.unwrap_or_default(),
     };
     let created = state
         .store
@@ -609,32 +628,26 @@ async fn update(
     let team = signed.team();
     let campaign = owned(&state, team, &id).await?;
     let mut problems = Problems::new();
-    check_name(&mut problems, &form.name);
-    let automatic = parse_threshold(
-        &mut problems,
-        "qualificationAutomatic",
-        &form.qualification_automatic,
-    );
-    let verification = parse_threshold(
-        &mut problems,
-        "qualificationVerification",
-        &form.qualification_verification,
-    );
-    let variables = parse_variables(&form.variables, &mut problems);
-    check_variables(&mut problems, &variables);
-    let review_mode = check_review_mode(&mut problems, Some(&form.review_mode));
+    let settings = form.settings(&mut problems);
     if problems.is_empty() {
-        check_prompt(&state, team, &campaign.prompt_id, &variables, &mut problems).await?;
+        check_prompt(
+            &state,
+            team,
+            &campaign.prompt_id,
+            &settings.variables,
+            &mut problems,
+        )
+        .await?;
     }
     if let Err(problems) = problems.into_result() {
         return form_page(&state, &signed, Some(id), form, problems).await;
     }
     let patch = CampaignPatch {
         name: Some(form.name.trim().to_owned()),
-        qualification_automatic: automatic,
-        qualification_verification: verification,
-        variables: Some(variables),
-        review_mode,
+        qualification_automatic: settings.automatic,
+        qualification_verification: settings.verification,
+        variables: Some(settings.variables),
+        review_mode: settings.review_mode,
     };
     state.store.update_campaign(team, &id, &patch).await?;
     Ok(done(

@@ -7,7 +7,6 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,7 +16,7 @@ use outbound_store::StoreError;
 use outbound_store::dnc::{BatchOutcome, DncDeletion, DncEntry};
 use serde::Deserialize;
 
-use super::{PAGE_ROWS, done};
+use super::{PAGE_ROWS, done, form_status};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, render_status};
@@ -92,11 +91,7 @@ async fn page(
         };
         (found.into_iter().collect(), false)
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = DncPage {
         chrome: Chrome::new(signed, Section::Dnc, "Do-Not-Contact")
             .with_notice(query.done.as_deref()),

@@ -25,7 +25,7 @@ use outbound_store::imports::{Import, ImportStatus, NewImportRow, source};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use super::{done, wants_fragment};
+use super::{done, form_status, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, percent, render, render_status, url_escape};
@@ -269,11 +269,7 @@ async fn upload_page(
     campaign: String,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = UploadPage {
         chrome: Chrome::new(signed, Section::Prospects, "Import prospects"),
         campaigns: own_campaigns(state, signed.team()).await?,
@@ -373,11 +369,7 @@ fn mapping_page(
         })
         .collect();
     let (valid, _) = valid_rows(table, mapping);
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = MappingPage {
         chrome: Chrome::new(signed, Section::Prospects, "Map the columns"),
         campaign,

@@ -28,7 +28,7 @@ use outbound_store::inbox::{InboxCursor, InboxFilter};
 use outbound_store::search::SearchFilter;
 use serde::Deserialize;
 
-use super::{PAGE_ROWS, done, wants_fragment};
+use super::{PAGE_ROWS, done, next_page, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
@@ -235,18 +235,14 @@ async fn list_page(
         .store
         .inbox(team, &filter, query.cursor().as_ref(), PAGE_ROWS)
         .await?;
-    let next = (items.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| {
-            items.last().map(|last| {
-                let cursor = last.cursor();
-                join(format!(
-                    "after={}:{}",
-                    cursor.activity_at,
-                    url_escape(&cursor.id)
-                ))
-            })
-        })
-        .flatten();
+    let next = next_page(&items, |last| {
+        let cursor = last.cursor();
+        join(format!(
+            "after={}:{}",
+            cursor.activity_at,
+            url_escape(&cursor.id)
+        ))
+    });
     let rows = items
         .iter()
         .map(|item| {

@@ -16,7 +16,7 @@ pub(crate) mod settings;
 pub(crate) mod webhooks;
 
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Redirect;
 
 use crate::AppState;
@@ -37,6 +37,22 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(review::routes())
         .merge(settings::routes())
         .merge(webhooks::routes())
+}
+
+/// The link value of the page after `rows`, when `rows` is a full page: `cursor` of its last
+/// row. A shorter page is the last one.
+pub(crate) fn next_page<T>(rows: &[T], cursor: impl FnOnce(&T) -> String) -> Option<String> {
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n == PAGE_ROWS);
+    full.then(|| rows.last().map(cursor)).flatten()
+}
+
+/// 400 for a form shown again with its problems, else 200.
+pub(crate) fn form_status(refused: bool) -> StatusCode {
+    if refused {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// Whether the script asked for the refreshable part of a page only.

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -15,7 +14,7 @@ use outbound_core::time::now_millis;
 use outbound_core::validation::FieldError;
 use serde::Deserialize;
 
-use super::done;
+use super::{done, form_status};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, excerpt, render_status};
@@ -74,11 +73,7 @@ async fn page(
             name: p.name,
         })
         .collect();
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = ProductsPage {
         chrome: Chrome::new(signed, Section::Products, "Products").with_notice(notice),
         products,

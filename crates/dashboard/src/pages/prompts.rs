@@ -8,7 +8,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -23,7 +22,7 @@ use outbound_store::prompts::Prompt;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use super::done;
+use super::{done, form_status};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, render_status, url_escape};
@@ -106,11 +105,7 @@ async fn list_page(
             model: p.model,
         })
         .collect();
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = PromptsPage {
         chrome: Chrome::new(signed, Section::Prompts, "Prompts").with_notice(notice),
         prompts,
@@ -267,11 +262,7 @@ async fn editor_page(
     problems: Vec<FieldError>,
 ) -> Result<Response, PageError> {
     let prompt = state.store.get_prompt(signed.team(), id).await?;
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = EditorPage {
         chrome: Chrome::new(signed, Section::Prompts, prompt.name.clone()).with_notice(notice),
         form: form.unwrap_or_else(|| SectionsForm::of(&prompt)),

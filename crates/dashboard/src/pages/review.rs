@@ -23,7 +23,7 @@ use outbound_store::drafts::{AfterRejection, DraftFilter};
 use outbound_store::inbox::InboxFilter;
 use serde::Deserialize;
 
-use super::{PAGE_ROWS, done};
+use super::{PAGE_ROWS, done, next_page};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, excerpt, render, until, url_escape};
@@ -120,13 +120,9 @@ async fn queue(
         .await?;
     let chat_ids: Vec<String> = drafts.iter().map(|d| d.chat_id.clone()).collect();
     let context = state.store.draft_context(team, &chat_ids).await?;
-    let next = (drafts.len() == usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX))
-        .then(|| {
-            drafts
-                .last()
-                .map(|d| format!("{}:{}", d.created_at, url_escape(&d.id)))
-        })
-        .flatten();
+    let next = next_page(&drafts, |d| {
+        format!("{}:{}", d.created_at, url_escape(&d.id))
+    });
     let cards = drafts
         .into_iter()
         .map(|d| DraftCard {

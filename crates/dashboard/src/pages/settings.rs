@@ -7,7 +7,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,7 +16,7 @@ use outbound_core::time::{Millis, now_millis};
 use outbound_store::teams::ApiKeyInfo;
 use serde::Deserialize;
 
-use super::done;
+use super::{done, form_status};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, render_status};
@@ -115,11 +114,7 @@ async fn page(
     } else {
         Vec::new()
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = SettingsPage {
         chrome: Chrome::new(signed, Section::Settings, "Settings").with_notice(notice),
         team_id: team.id,

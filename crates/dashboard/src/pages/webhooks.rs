@@ -22,7 +22,7 @@ use outbound_store::webhooks::{Delivery, FAILED, NewWebhook, Webhook, WebhookPat
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use super::{PAGE_ROWS, done};
+use super::{PAGE_ROWS, done, form_status};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Chrome, PageError, Section, ago, render_status, url_escape};
@@ -173,11 +173,7 @@ async fn list_page(
         .into_iter()
         .map(|w| row(w, now))
         .collect();
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = ListPage {
         chrome: Chrome::new(signed, Section::Webhooks, "Webhooks").with_notice(notice),
         webhooks,
@@ -290,11 +286,7 @@ async fn detail_page(
         events: webhook.events.clone(),
         active: webhook.active,
     });
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = form_status(!problems.is_empty());
     let page = DetailPage {
         chrome: Chrome::new(signed, Section::Webhooks, webhook.name.clone())
             .with_notice(query.done.as_deref()),
