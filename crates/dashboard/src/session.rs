@@ -257,6 +257,14 @@ async fn login(
         ));
     };
     tracing::info!(team = %session.team_id, key = %session.api_key_id, "dashboard sign-in");
+    // Sign-ins are rare: each clears the sessions that have ended meanwhile.
+    if let Err(error) = state
+        .store
+        .purge_sessions(now_millis(), state.settings.sessions)
+        .await
+    {
+        tracing::warn!(%error, "ended dashboard sessions were not purged");
+    }
     let max_age = state.settings.sessions.absolute / 1000;
     let jar = jar
         .remove(removal(&state, LOGIN_COOKIE))

@@ -232,6 +232,7 @@ impl TestApp {
 
     /// A browser-like client, not signed in.
     pub fn client(&self) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Client {
             base: self.base.clone(),
             http: reqwest::Client::builder()

@@ -65,6 +65,20 @@ both_backends!(
         app.store.revoke_api_key(&team.key_id).await.expect("revoke");
         client.get("/app/campaigns").await.expect(303);
         client.sign_in(&team.key).await.expect(401);
+
+        // Ended sessions are purged (each sign-in does it); live ones stay.
+        let other = app.team(ReviewMode::Off).await;
+        let live = app.signed_in(&other).await;
+        let limits = outbound_store::sessions::SessionLimits {
+            idle: outbound_dashboard::DEFAULT_SESSION_IDLE,
+            absolute: outbound_dashboard::DEFAULT_SESSION_ABSOLUTE,
+        };
+        let now = outbound_core::time::now_millis();
+        assert_eq!(app.store.purge_sessions(now, limits).await.expect("purge"), 0);
+        live.get("/app").await.expect(200);
+        let later = now + outbound_dashboard::DEFAULT_SESSION_IDLE + 1;
+        assert!(app.store.purge_sessions(later, limits).await.expect("purge") >= 1);
+        live.get("/app").await.expect(303);
     }
 );
 
