@@ -87,14 +87,11 @@ async fn token_in_body(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// The `_csrf` pair of a urlencoded body.
 fn form_urlencoded_token(body: &[u8]) -> Option<String> {
-    serde_urlencoded_pairs(body)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
         .into_iter()
         .find(|(name, _)| name == TOKEN_FIELD)
         .map(|(_, value)| value)
-}
-
-fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
 /// The middleware: origin checks, then the token read out of the body.

@@ -146,8 +146,10 @@ async fn create(
     if !state.settings.models.iter().any(|m| m.id == form.model) {
         problems.add("model", "Unknown model");
     }
-    let (Ok(()), Some(kind)) = (problems.clone().into_result(), kind) else {
-        let problems = problems.into_result().err().unwrap_or_default();
+    let checked = problems.into_result();
+    // An unknown type is among the problems, so a refusal always says why.
+    let (Ok(()), Some(kind)) = (&checked, kind) else {
+        let problems = checked.err().unwrap_or_default();
         return list_page(&state, &signed, None, form, problems).await;
     };
     let prompt = state
