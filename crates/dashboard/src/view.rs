@@ -119,6 +119,22 @@ fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// One option of a `<select>`: the value sent and the label shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+        }
+    }
+}
+
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub(crate) enum PageError {

@@ -31,8 +31,8 @@ use super::{PAGE_ROWS, done, form_status, next_page};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
-    Chrome, PageError, Section, ago, percent, qualification_label, rate, render, render_status,
-    status_label, url_escape,
+    Choice, Chrome, PageError, Section, ago, percent, qualification_label, rate, render,
+    render_status, status_label, url_escape,
 };
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -318,12 +318,6 @@ async fn names_of(
     Ok((agent, product, prompt))
 }
 
-/// A choice of a `<select>`.
-struct Choice {
-    value: String,
-    label: String,
-}
-
 /// The create / edit form, as filled in.
 #[derive(Debug, Default, Clone, Deserialize)]
 struct CampaignForm {
@@ -370,30 +364,21 @@ async fn choices(
         .list_products(team)
         .await?
         .into_iter()
-        .map(|p| Choice {
-            value: p.id,
-            label: p.name,
-        })
+        .map(|p| Choice::new(p.id, p.name))
         .collect();
     let prompts = state
         .store
         .list_prompts(team)
         .await?
         .into_iter()
-        .map(|p| Choice {
-            value: p.id,
-            label: p.name,
-        })
+        .map(|p| Choice::new(p.id, p.name))
         .collect();
     let agents = state
         .store
         .list_agents(team)
         .await?
         .into_iter()
-        .map(|a| Choice {
-            value: a.id,
-            label: a.name,
-        })
+        .map(|a| Choice::new(a.id, a.name))
         .collect();
     Ok((products, prompts, agents))
 }

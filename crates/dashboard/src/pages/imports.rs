@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use super::{done, form_status, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
-use crate::view::{Chrome, PageError, Section, percent, render, render_status, url_escape};
+use crate::view::{Choice, Chrome, PageError, Section, percent, render, render_status, url_escape};
 
 /// Most rows of one file.
 pub(crate) const MAX_ROWS: usize = 10_000;
@@ -223,12 +223,6 @@ fn valid_rows(table: &Table, mapping: &[Target]) -> (Vec<NewImportRow>, usize) {
     (rows, left_out)
 }
 
-/// A choice of a `<select>`.
-struct Choice {
-    value: String,
-    label: String,
-}
-
 async fn own_campaigns(state: &AppState, team: &str) -> Result<Vec<Choice>, PageError> {
     let window = ListWindow {
         after: None,
@@ -241,10 +235,7 @@ async fn own_campaigns(state: &AppState, team: &str) -> Result<Vec<Choice>, Page
         .await?
         .into_iter()
         .filter(|c| c.team_id == team)
-        .map(|c| Choice {
-            value: c.id,
-            label: c.name,
-        })
+        .map(|c| Choice::new(c.id, c.name))
         .collect())
 }
 

@@ -32,8 +32,8 @@ use super::{PAGE_ROWS, done, next_page, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
-    Chrome, PageError, Section, ago, excerpt, initials, qualification_label, render, render_status,
-    status_label, url_escape,
+    Choice, Chrome, PageError, Section, ago, excerpt, initials, qualification_label, render,
+    render_status, status_label, url_escape,
 };
 
 /// Characters of the last message shown in the list.
@@ -170,12 +170,6 @@ fn row(
     }
 }
 
-/// A choice of a filter's `<select>`.
-struct Choice {
-    value: String,
-    label: String,
-}
-
 /// One page of the list and the link to the next.
 struct ListPage {
     rows: Vec<Row>,
@@ -279,20 +273,14 @@ async fn filter_choices(
         .list_campaigns(team, &window)
         .await?
         .into_iter()
-        .map(|c| Choice {
-            value: c.id,
-            label: c.name,
-        })
+        .map(|c| Choice::new(c.id, c.name))
         .collect();
     let agents = state
         .store
         .list_agents(team)
         .await?
         .into_iter()
-        .map(|a| Choice {
-            value: a.id,
-            label: a.name,
-        })
+        .map(|a| Choice::new(a.id, a.name))
         .collect();
     Ok((campaigns, agents))
 }
@@ -417,10 +405,7 @@ struct ThreadFragment {
 fn status_choices() -> Vec<Choice> {
     status::ALL
         .iter()
-        .map(|code| Choice {
-            value: code.to_string(),
-            label: status_label(*code).to_owned(),
-        })
+        .map(|code| Choice::new(code.to_string(), status_label(*code).to_owned()))
         .collect()
 }
 

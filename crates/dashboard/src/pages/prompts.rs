@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use super::{done, form_status};
 use crate::AppState;
 use crate::session::Signed;
-use crate::view::{Chrome, PageError, Section, ago, render_status, url_escape};
+use crate::view::{Choice, Chrome, PageError, Section, ago, render_status, url_escape};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -39,12 +39,6 @@ struct PromptRow {
     kind: &'static str,
     model: String,
     updated: String,
-}
-
-/// A choice of a `<select>`.
-struct Choice {
-    value: String,
-    label: String,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -77,10 +71,7 @@ fn model_choices(state: &AppState) -> Vec<Choice> {
         .settings
         .models
         .iter()
-        .map(|m| Choice {
-            value: m.id.clone(),
-            label: m.name.clone(),
-        })
+        .map(|m| Choice::new(m.id.clone(), m.name.clone()))
         .collect()
 }
 
