@@ -5,7 +5,7 @@
 //! keys Kakiyo documents (`details`, `currentStatus`, `retryAfter`, `resetTime`). Internal errors
 //! are logged with the request id and never leak their cause.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use outbound_core::agent::AgentStatus;
 use outbound_core::review::DraftStatus;
@@ -101,6 +101,9 @@ pub enum ApiError {
     InvalidWebhookSecret,
     #[error("The database is not reachable")]
     NotReady,
+    /// The database could not serve the request (unreachable, busy): nothing was written.
+    #[error("The service is briefly unavailable; nothing was changed. Try again shortly.")]
+    ServiceUnavailable,
     #[error("An internal error occurred")]
     Internal(String),
 }
@@ -152,6 +155,7 @@ impl ApiError {
             E::DraftNotPending(_) => (StatusCode::CONFLICT, "draft_not_pending"),
             E::ProspectOnDnc => (StatusCode::CONFLICT, "prospect_on_dnc"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            E::ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -222,14 +226,33 @@ impl IntoResponse for ApiError {
                 tracing::error!(request_id = %id, %cause, "internal error");
                 body.request_id = Some(id);
             }
+            ApiError::ServiceUnavailable => {
+                body.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+                return (
+                    status,
+                    [(
+                        header::RETRY_AFTER,
+                        UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                    )],
+                    axum::Json(body),
+                )
+                    .into_response();
+            }
             _ => {}
         }
         (status, axum::Json(body)).into_response()
     }
 }
 
+/// Seconds a client is told to wait (`Retry-After`) when the database cannot serve.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable: 503");
+            return ApiError::ServiceUnavailable;
+        }
         match error {
             StoreError::NotFound => ApiError::NotFound("Not found"),
             StoreError::QuotaReached { what, limit } => ApiError::PlanLimitReached { what, limit },

@@ -135,6 +135,9 @@ impl Choice {
     }
 }
 
+/// Seconds a browser is told to wait (`Retry-After`) when the database cannot serve.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub(crate) enum PageError {
@@ -152,14 +155,12 @@ pub(crate) enum PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "dashboard: database unavailable");
+            return PageError::Unavailable;
+        }
         match error {
             StoreError::NotFound => PageError::NotFound,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => {
-                tracing::warn!(%error, "dashboard: database unavailable");
-                PageError::Unavailable
-            }
             other => match refusal_of(&other) {
                 Some((status, reason)) => PageError::Refused(status, reason),
                 None => {
@@ -246,7 +247,14 @@ impl IntoResponse for PageError {
                 "The error is in the server's log.",
             ),
         };
-        render_status(status, &ErrorPage { title, detail })
+        let mut response = render_status(status, &ErrorPage { title, detail });
+        if matches!(self, PageError::Unavailable) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

@@ -53,3 +53,53 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// SQLite result codes (primary, the low byte of extended codes) that mean "not now":
+/// `SQLITE_BUSY`, `SQLITE_LOCKED`, `SQLITE_FULL`.
+const SQLITE_UNAVAILABLE: [u32; 3] = [5, 6, 13];
+/// PostgreSQL SQLSTATEs that mean the server cannot serve: the connection-exception class and
+/// `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`, `too_many_connections`.
+const POSTGRES_UNAVAILABLE: [&str; 4] = ["57P01", "57P02", "57P03", "53300"];
+
+impl StoreError {
+    /// Whether the database could not serve the call (unreachable, shutting down, busy past its
+    /// timeout, out of space), as opposed to refusing it or a bug: the caller may try again
+    /// later, and nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                let code = code.as_ref();
+                code.starts_with("08")
+                    || POSTGRES_UNAVAILABLE.contains(&code)
+                    || code
+                        .parse::<u32>()
+                        .is_ok_and(|n| SQLITE_UNAVAILABLE.contains(&(n & 0xff)))
+            }),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_database_that_cannot_serve_is_unavailable() {
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::Database(sqlx::Error::PoolClosed).is_unavailable());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(StoreError::Database(sqlx::Error::Io(refused)).is_unavailable());
+        assert!(!StoreError::NotFound.is_unavailable());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::Corrupt("x".to_owned()).is_unavailable());
+    }
+}

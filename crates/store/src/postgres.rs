@@ -11,8 +11,9 @@ use crate::{Store, StoreResult};
 
 /// Connections in the pool.
 const MAX_CONNECTIONS: u32 = 16;
-/// How long to wait for a free connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a free connection (or to open one): short enough that a request
+/// answers within 5 s, with a 503 the client retries, while the server is away.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A store in a PostgreSQL database.
 #[derive(Debug, Clone)]

@@ -14,6 +14,7 @@ mod errors;
 mod imports;
 mod models;
 mod openapi;
+mod outage;
 mod products;
 mod prompts;
 mod prospects;
