@@ -33,9 +33,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "outbound.toml";
 /// The environment variable naming the configuration file, like `--config`.
 pub const CONFIG_ENV: &str = "OUTBOUND_CONFIG";
 /// Appended to the SQLite file's path to name the file holding a generated master key.
-const KEY_FILE_SUFFIX: &str = ".key";
+pub(crate) const KEY_FILE_SUFFIX: &str = ".key";
 /// Suffix of the sandbox network's ledger beside a SQLite database file.
-const SANDBOX_LEDGER_SUFFIX: &str = ".sandbox";
+pub(crate) const SANDBOX_LEDGER_SUFFIX: &str = ".sandbox";
 /// Permissions of a generated key file: readable and writable by its owner only.
 #[cfg(unix)]
 const KEY_FILE_MODE: u32 = 0o600;
@@ -1020,7 +1020,7 @@ fn key_file_path(database: &Path) -> PathBuf {
 }
 
 /// `<database><suffix>`: a file that belongs to a SQLite database.
-fn beside(database: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn beside(database: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(database.as_os_str());
     name.push(suffix);
     PathBuf::from(name)

@@ -41,6 +41,7 @@ RUST_LOG, default `info`); commands print only their result on stdout.
 Quick start:
   outbound serve            # first start prints `API key: ...` once
   outbound demo             # watch a campaign run on the sandbox, no JSON to write
+  open http://127.0.0.1:8080/app  # the dashboard: sign in with the key
   curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8080/v1/verify";
 
 #[derive(Debug, Parser)]
@@ -108,6 +109,26 @@ enum Command {
     /// Brings the database schema up to date and exits. Idempotent. `serve`, `teams` and
     /// `keys` migrate too; use this to migrate ahead of a deployment.
     Migrate,
+    /// Copy a live SQLite database to FILE, consistently
+    ///
+    /// One snapshot of the database (SQLite's VACUUM INTO) while the server keeps running,
+    /// with the master key file and the sandbox's ledger beside it (FILE.key, FILE.sandbox).
+    /// Prints FILE. PostgreSQL: use pg_dump.
+    Backup {
+        /// The backup to write (must not exist)
+        file: PathBuf,
+    },
+    /// Put a backup back in place of the configured SQLite database
+    ///
+    /// Checks the backup, then replaces the database (and its key and ledger files) with it.
+    /// Stop the server first.
+    Restore {
+        /// The backup written by `outbound backup`
+        file: PathBuf,
+        /// Replace an existing database
+        #[arg(long)]
+        force: bool,
+    },
     /// Create, list and change teams
     ///
     /// A team is a tenant: every API key, agent, campaign and prospect belongs to one. Each
@@ -179,6 +200,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Worker => commands::worker::run(&config).await,
         Command::Simulate(args) => commands::simulate::run(args).await,
         Command::Migrate => commands::migrate::run(&config).await,
+        Command::Backup { file } => commands::backup::backup(&config, &file).await,
+        Command::Restore { file, force } => commands::backup::restore(&config, &file, force).await,
         Command::Teams { command } => commands::teams::run(&config, command).await,
         Command::Keys { command } => commands::keys::run(&config, command).await,
         Command::Unipile { command } => commands::unipile::run(&config, command).await,

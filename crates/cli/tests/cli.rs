@@ -989,3 +989,54 @@ fn mcp_over_stdio_on_postgres() {
     };
     mcp_over_stdio(&db);
 }
+
+#[test]
+fn a_live_database_is_backed_up_and_restored() {
+    let db = TestDb::sqlite();
+    let server = Server::start(&db);
+    let key = wait_for_line(&server.stdout, "API key: ");
+    let addr = wait_for_line(&server.stderr, "Listening on http://");
+    let (status, _) = http_post(
+        &addr,
+        "/v1/products",
+        &key,
+        r#"{"name":"Ledger AI","description":"Automated bookkeeping for finance teams"}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, products) = http_get(&addr, "/v1/products", Some(&key));
+
+    // Backed up while the server runs.
+    let copy = db.dir.join("backup.db");
+    let copy_arg = copy.display().to_string();
+    assert_eq!(single_line(&db.ok(&["backup", &copy_arg])), copy_arg);
+    assert!(copy.exists());
+    assert!(
+        db.dir.join("backup.db.key").exists(),
+        "the master key goes with it"
+    );
+    db.fails(&["backup", &copy_arg], 1);
+    server.stop();
+
+    // Restored as another database: the same API reads, with the same key.
+    let other = TestDb::sqlite();
+    other.ok(&["restore", &copy_arg]);
+    other.fails(&["restore", &copy_arg], 1);
+    other.ok(&["restore", &copy_arg, "--force"]);
+    let restored = Server::start(&other);
+    let addr = wait_for_line(&restored.stderr, "Listening on http://");
+    let (status, again) = http_get(&addr, "/v1/products", Some(&key));
+    assert_eq!(status, 200);
+    assert_eq!(
+        again, products,
+        "the restored server reads what the live one wrote"
+    );
+    restored.stop();
+
+    let garbage = other.dir.join("garbage.db");
+    std::fs::write(&garbage, b"not a database").expect("write");
+    let err = TestDb::sqlite().fails(&["restore", &garbage.display().to_string()], 1);
+    assert!(
+        err.contains("not a SQLite database") || err.contains("damaged"),
+        "{err}"
+    );
+}

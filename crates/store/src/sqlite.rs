@@ -134,3 +134,30 @@ impl Store for SqliteStore {
         "sqlite"
     }
 }
+
+/// Writes a consistent copy of the SQLite database at `url` to the new file `target`:
+/// `VACUUM INTO`, one read transaction (under WAL, writers go on meanwhile), compacted.
+pub async fn backup_into(url: &str, target: &std::path::Path) -> StoreResult<()> {
+    use sqlx::Connection;
+    let options = SqliteConnectOptions::from_str(url)?;
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target.display().to_string())
+        .execute(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(())
+}
+
+/// SQLite's `PRAGMA integrity_check` of the file at `path`, opened read-only: `ok`, or the
+/// first problem found.
+pub async fn integrity_of(path: &std::path::Path) -> StoreResult<String> {
+    use sqlx::Connection;
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(verdict)
+}

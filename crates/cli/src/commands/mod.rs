@@ -4,6 +4,7 @@
 //! line has several fields — so that scripts can capture it; everything meant for a person
 //! (progress, hints, errors) goes to stderr.
 
+pub mod backup;
 pub mod demo;
 pub mod keys;
 pub mod mcp;
