@@ -67,6 +67,8 @@ pub trait Store:
     async fn migrate(&self) -> StoreResult<()>;
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// How many of this build's migrations the database has not applied (0: current).
+    async fn pending_migrations(&self) -> StoreResult<usize>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }
@@ -83,6 +85,18 @@ impl Backend for sqlite::SqliteStore {
 impl Backend for postgres::PgStore {
     type Db = sqlx::Postgres;
 }
+
+/// How many of `migrator`'s migrations are not among the `applied` versions.
+fn pending_of(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> usize {
+    migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .filter(|m| !applied.contains(&m.version))
+        .count()
+}
+
+/// The versions recorded as applied; none when the database was never migrated.
+const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 /// Opens the database named by `url`: `postgres://` or `postgresql://` selects PostgreSQL,
 /// anything else SQLite (created if missing).

@@ -130,6 +130,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn pending_migrations(&self) -> StoreResult<usize> {
+        let applied: Vec<i64> = sqlx::query_scalar(crate::APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(crate::pending_of(
+            &sqlx::migrate!("migrations/sqlite"),
+            &applied,
+        ))
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -12,13 +12,22 @@ pub async fn alive() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers and its schema is this build's (no migration
+/// pending).
 pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    state.store.ping().await.map_err(|error| {
+    let not_ready = |error: outbound_store::StoreError| {
         tracing::warn!(%error, "readiness check failed");
         ApiError::NotReady
-    })?;
-    Ok(Json(
-        json!({ "status": "ready", "database": state.store.backend() }),
-    ))
+    };
+    state.store.ping().await.map_err(not_ready)?;
+    let pending = state.store.pending_migrations().await.map_err(not_ready)?;
+    if pending > 0 {
+        tracing::warn!(pending, "readiness check failed: migrations pending");
+        return Err(ApiError::NotReady);
+    }
+    Ok(Json(json!({
+        "status": "ready",
+        "database": state.store.backend(),
+        "migrations": "current",
+    })))
 }

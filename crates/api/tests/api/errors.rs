@@ -417,10 +417,38 @@ both_backends!(
             Backend::Postgres => "postgres",
         };
         assert_eq!(body["database"], database);
+        assert_eq!(body["migrations"], "current");
+        assert_eq!(app.store.pending_migrations().await.expect("pending"), 0);
         // A bad key is ignored there.
         let with_bad_key = app.send(Method::GET, "/readyz", Some("nonsense"), None).await;
         with_bad_key.expect(200);
         let value: &Value = &with_bad_key.body;
         assert_eq!(value["database"], database);
+    }
+);
+
+both_backends!(
+    async fn a_database_behind_this_builds_migrations_is_not_ready(app) {
+        let url = app.database_url.clone();
+        let delete_last = "DELETE FROM _sqlx_migrations \
+                           WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+        match app.backend {
+            Backend::Sqlite => {
+                let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .expect("connect");
+                sqlx::query(delete_last).execute(&mut db).await.expect("delete");
+            }
+            Backend::Postgres => {
+                let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .expect("connect");
+                sqlx::query(delete_last).execute(&mut db).await.expect("delete");
+            }
+        }
+        assert_eq!(app.store.pending_migrations().await.expect("pending"), 1);
+        app.send(Method::GET, "/readyz", None, None)
+            .await
+            .expect_error(503, "not_ready");
     }
 );
