@@ -1,5 +1,6 @@
 //! Home: the team at a glance — KPI cards, the last 30 days of activity, the campaigns sorted by
-//! any rate, and what needs a person (agent alerts, drafts waiting, replies waiting).
+//! any rate, and what needs a person (agent alerts, drafts waiting, replies waiting,
+//! conversations waiting for a verdict).
 //!
 //! Rule: a bounded number of small reads — the funnels (a sum over `chat_counts`), 30 rows of
 //! daily activity, at most [`MAX_CAMPAIGNS`] campaigns, the agents (a plan bounds them) and the
@@ -10,6 +11,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use outbound_core::conversation::Qualification;
 use outbound_core::review::DraftStatus;
 use outbound_store::activity::Funnel;
 use outbound_store::campaigns::ListWindow;
@@ -197,7 +199,8 @@ async fn home(
     Ok(render(&page))
 }
 
-/// Agent alerts, then the oldest drafts waiting, then the newest replies waiting.
+/// Agent alerts, then the drafts waiting, the newest replies waiting and the conversations
+/// waiting for a verdict.
 async fn attention(state: &AppState, team: &str) -> Result<Vec<Attention>, PageError> {
     let store = &state.store;
     let now = state.engine_now();
@@ -240,6 +243,18 @@ async fn attention(state: &AppState, team: &str) -> Result<Vec<Attention>, PageE
                 excerpt(item.last_message.as_deref().unwrap_or_default(), 80)
             ),
             link: format!("/app/inbox/{}", item.chat.id),
+            when: ago(item.activity_at, now),
+        });
+    }
+    let verdicts = InboxFilter {
+        qualification: Some(Qualification::NeedVerification),
+        ..InboxFilter::default()
+    };
+    for item in store.inbox(team, &verdicts, None, ATTENTION_ITEMS).await? {
+        items.push(Attention {
+            kind: "verdict",
+            text: format!("{} waits for your verdict", item.chat.prospect.name),
+            link: "/app/review".to_owned(),
             when: ago(item.activity_at, now),
         });
     }

@@ -60,7 +60,7 @@ pub struct Team {
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
-    _database: TestDatabase,
+    database: TestDatabase,
 }
 
 /// A response read whole.
@@ -135,7 +135,7 @@ impl TestApp {
         Some(TestApp {
             base: format!("http://{addr}"),
             store,
-            _database: database,
+            database,
         })
     }
 
@@ -219,6 +219,31 @@ impl TestApp {
             .expect("add")
         {
             Added::Created { chat_id, .. } | Added::Existing { chat_id, .. } => chat_id,
+        }
+    }
+
+    /// Leaves a conversation's verdict to a person, as the engine does for a score between the
+    /// campaign's thresholds (no store call does it from outside the engine).
+    pub async fn needs_verdict(&self, chat_id: &str) {
+        let sql = "UPDATE chats SET qualification = 'needVerification' WHERE id = $1";
+        if self.database.is_postgres() {
+            let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query(sql)
+                .bind(chat_id)
+                .execute(&mut db)
+                .await
+                .expect("update");
+        } else {
+            let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query(sql)
+                .bind(chat_id)
+                .execute(&mut db)
+                .await
+                .expect("update");
         }
     }
 

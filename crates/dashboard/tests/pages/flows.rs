@@ -39,6 +39,19 @@ both_backends!(
         let prospects = &home.body[home.body.find("kpi-prospects").expect("card")..];
         assert!(prospects[..200].contains("<div class=\"value\">2</div>"), "{}", &prospects[..200]);
         client.get("/app?sort=reply").await.expect(200).contains("Sorted by reply");
+        assert!(!client.get("/app").await.body.contains("waits for your verdict"));
+        app.needs_verdict(&ada).await;
+        client
+            .get("/app")
+            .await
+            .expect(200)
+            .contains("Ada Lovelace waits for your verdict");
+        // And the review queue offers the verdict.
+        client
+            .get("/app/review")
+            .await
+            .expect(200)
+            .contains(&format!("/app/review/verdict/{ada}"));
     }
 );
 
