@@ -47,6 +47,12 @@ impl PgStore {
         &self.pool
     }
 
+    /// An idle connection if there is one now, for writes that may be skipped rather than
+    /// waited for (recording a key's or a session's last use).
+    pub(crate) fn try_writer(&self) -> Option<sqlx::pool::PoolConnection<Postgres>> {
+        self.pool.try_acquire()
+    }
+
     /// Locks the team's row until the transaction ends.
     pub(crate) async fn lock_team(
         tx: &mut Transaction<'static, Postgres>,

@@ -5,8 +5,8 @@
 //! - a session is found only while its key is live, its team's subscription active, it has been
 //!   used within the idle limit and its absolute expiry has not passed; revoking the key, or
 //!   signing out, ends it on the next request;
-//! - use is recorded at most once per [`TOUCH_EVERY`], so reading pages does not write a row
-//!   per request;
+//! - use is recorded at most once per [`TOUCH_EVERY`], and only when a writer is free, so
+//!   reading pages neither writes a row per request nor waits on a write;
 //! - a new sign-in always makes a new session (no id is ever reused, against fixation).
 
 use outbound_core::plan::Plan;
@@ -171,17 +171,20 @@ macro_rules! impl_session_store {
                 if !is_live(row.last_seen_at, row.expires_at, now, limits) {
                     return Ok(None);
                 }
-                if now - row.last_seen_at >= TOUCH_EVERY {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query(
+                // Recorded only when a writer is free: a page never waits on this write, and a
+                // skipped one is made by a later request.
+                if now - row.last_seen_at >= TOUCH_EVERY
+                    && let Some(mut writer) = self.try_writer()
+                    && let Err(error) = sqlx::query(
                         "UPDATE dashboard_sessions SET last_seen_at = $2 \
                          WHERE id_hash = $1 AND last_seen_at < $2",
                     )
                     .bind(id_hash)
                     .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
+                    .execute(&mut *writer)
+                    .await
+                {
+                    tracing::warn!(%error, "a session's last use was not recorded");
                 }
                 Session::try_from(row).map(Some)
             }

@@ -100,6 +100,12 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// The writer connection if it is free now, for writes that may be skipped rather than
+    /// waited for (recording a key's or a session's last use).
+    pub(crate) fn try_writer(&self) -> Option<sqlx::pool::PoolConnection<Sqlite>> {
+        self.writer.try_acquire()
+    }
+
     /// Serialises quota checks of one team. SQLite's write lock already does.
     pub(crate) async fn lock_team(
         _tx: &mut Transaction<'static, Sqlite>,

@@ -1,6 +1,7 @@
 //! Teams (tenants) and API keys. A key is looked up only by its SHA-256; a revoked key stops
 //! authenticating on the next request, since nothing is cached. A key's last use is recorded
-//! by the lookup at most once per [`KEY_USE_RESOLUTION`], so authentication rarely writes.
+//! by the lookup at most once per [`KEY_USE_RESOLUTION`], and only when a writer is free, so
+//! authentication rarely writes and never waits on a write.
 
 use outbound_core::ids::new_id;
 use outbound_core::plan::Plan;
@@ -26,7 +27,8 @@ pub struct ApiKeyInfo {
     pub name: String,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
-    /// When it last authenticated a request, to within [`KEY_USE_RESOLUTION`].
+    /// When it last authenticated a request, to within [`KEY_USE_RESOLUTION`] (a moment when
+    /// every writer was busy may leave it older).
     pub last_used_at: Option<Millis>,
 }
 

@@ -27,7 +27,7 @@ use outbound_store::chats::{ChatCursor, ChatFilter, ChatPage};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{PAGE_ROWS, done, form_status, next_page};
+use super::{PAGE_ROWS, agent_choices, done, form_status, next_page};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
@@ -373,13 +373,7 @@ async fn choices(
         .into_iter()
         .map(|p| Choice::new(p.id, p.name))
         .collect();
-    let agents = state
-        .store
-        .list_agents(team)
-        .await?
-        .into_iter()
-        .map(|a| Choice::new(a.id, a.name))
-        .collect();
+    let agents = agent_choices(state, team).await?;
     Ok((products, prompts, agents))
 }
 

@@ -20,12 +20,11 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use outbound_core::conversation::check_prospect;
 use outbound_core::validation::Problems;
-use outbound_store::campaigns::ListWindow;
 use outbound_store::imports::{Import, ImportStatus, NewImportRow, source};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use super::{done, form_status, wants_fragment};
+use super::{campaign_choices, done, form_status, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{Choice, Chrome, PageError, Section, percent, render, render_status, url_escape};
@@ -223,22 +222,6 @@ fn valid_rows(table: &Table, mapping: &[Target]) -> (Vec<NewImportRow>, usize) {
     (rows, left_out)
 }
 
-async fn own_campaigns(state: &AppState, team: &str) -> Result<Vec<Choice>, PageError> {
-    let window = ListWindow {
-        after: None,
-        offset: 0,
-        limit: Some(100),
-    };
-    Ok(state
-        .store
-        .list_campaigns(team, &window)
-        .await?
-        .into_iter()
-        .filter(|c| c.team_id == team)
-        .map(|c| Choice::new(c.id, c.name))
-        .collect())
-}
-
 #[derive(Template)]
 #[template(path = "import_new.html")]
 struct UploadPage {
@@ -263,7 +246,7 @@ async fn upload_page(
     let status = form_status(error.is_some());
     let page = UploadPage {
         chrome: Chrome::new(signed, Section::Prospects, "Import prospects"),
-        campaigns: own_campaigns(state, signed.team()).await?,
+        campaigns: campaign_choices(state, signed.team(), true).await?,
         campaign,
         error,
     };

@@ -28,7 +28,7 @@ use outbound_store::inbox::{InboxCursor, InboxFilter};
 use outbound_store::search::SearchFilter;
 use serde::Deserialize;
 
-use super::{PAGE_ROWS, done, next_page, wants_fragment};
+use super::{PAGE_ROWS, agent_choices, campaign_choices, done, next_page, wants_fragment};
 use crate::AppState;
 use crate::session::Signed;
 use crate::view::{
@@ -263,25 +263,8 @@ async fn filter_choices(
     state: &AppState,
     team: &str,
 ) -> Result<(Vec<Choice>, Vec<Choice>), PageError> {
-    let window = outbound_store::campaigns::ListWindow {
-        after: None,
-        offset: 0,
-        limit: Some(100),
-    };
-    let campaigns = state
-        .store
-        .list_campaigns(team, &window)
-        .await?
-        .into_iter()
-        .map(|c| Choice::new(c.id, c.name))
-        .collect();
-    let agents = state
-        .store
-        .list_agents(team)
-        .await?
-        .into_iter()
-        .map(|a| Choice::new(a.id, a.name))
-        .collect();
+    let campaigns = campaign_choices(state, team, false).await?;
+    let agents = agent_choices(state, team).await?;
     Ok((campaigns, agents))
 }
 

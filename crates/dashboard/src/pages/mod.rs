@@ -19,7 +19,10 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Redirect;
 
+use outbound_store::campaigns::ListWindow;
+
 use crate::AppState;
+use crate::view::{Choice, PageError};
 
 /// Most rows of any list page.
 pub(crate) const PAGE_ROWS: i64 = 50;
@@ -53,6 +56,42 @@ pub(crate) fn form_status(refused: bool) -> StatusCode {
     } else {
         StatusCode::OK
     }
+}
+
+/// Most campaigns offered in a `<select>`.
+const CAMPAIGN_CHOICES: u32 = 100;
+
+/// The team's agents as the options of a `<select>` (a plan bounds them).
+pub(crate) async fn agent_choices(state: &AppState, team: &str) -> Result<Vec<Choice>, PageError> {
+    Ok(state
+        .store
+        .list_agents(team)
+        .await?
+        .into_iter()
+        .map(|a| Choice::new(a.id, a.name))
+        .collect())
+}
+
+/// The newest campaigns the team can read as the options of a `<select>`; `owned_only` leaves
+/// out those an agency workspace only shows it.
+pub(crate) async fn campaign_choices(
+    state: &AppState,
+    team: &str,
+    owned_only: bool,
+) -> Result<Vec<Choice>, PageError> {
+    let window = ListWindow {
+        after: None,
+        offset: 0,
+        limit: Some(CAMPAIGN_CHOICES),
+    };
+    Ok(state
+        .store
+        .list_campaigns(team, &window)
+        .await?
+        .into_iter()
+        .filter(|c| !owned_only || c.team_id == team)
+        .map(|c| Choice::new(c.id, c.name))
+        .collect())
 }
 
 /// Whether the script asked for the refreshable part of a page only.
